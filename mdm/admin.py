@@ -1,0 +1,83 @@
+"""Admin for the shared MDM models. Source records and quarantine are evidence: read-only."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SourceSystem)
+class SourceSystemAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "trust_rank", "is_active", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "description"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Crosswalk)
+class CrosswalkAdmin(SimpleHistoryAdmin):
+    list_display = ["external_id", "system", "entity_type", "golden_id", "link_method", "linked_by", "linked_at"]
+    list_filter = ["entity_type", "system", "link_method"]
+    search_fields = ["external_id"]
+    show_full_result_count = False  # counting 100k+ rows on every page is the slow part of a list
+    list_select_related = ["system", "linked_by"]
+    readonly_fields = ["system", "entity_type", "external_id", "created_at"]
+    raw_id_fields = ["linked_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SourceRecord)
+class SourceRecordAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "system", "entity_type", "version", "is_current", "received_at"]
+    list_filter = ["entity_type", "is_current", "system"]
+    search_fields = ["external_id", "payload_hash"]
+    list_select_related = ["system"]
+    show_full_result_count = False
+    date_hierarchy = "received_at"
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "system", "entity_type", "status", "received_at"]
+    list_filter = ["status", "entity_type", "system"]
+    search_fields = ["external_id"]
+    list_select_related = ["system"]
+    show_full_result_count = False
+
+
+@admin.register(IngestBatch)
+class IngestBatchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "system",
+        "entity_type",
+        "channel",
+        "filename",
+        "status",
+        "total",
+        "stored",
+        "unchanged",
+        "rejected",
+        "actor",
+        "started_at",
+    ]
+    list_filter = ["channel", "status", "entity_type", "system"]
+    list_select_related = ["system", "actor"]

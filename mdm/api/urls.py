@@ -1,0 +1,9 @@
+from rest_framework.routers import DefaultRouter
+
+from mdm.api import views
+
+router = DefaultRouter()
+router.register("source-systems", views.SourceSystemViewSet)
+router.register("source-records", views.SourceRecordViewSet)
+router.register("quarantine", views.QuarantinedRecordViewSet)
+router.register("ingest-batches", views.IngestBatchViewSet)

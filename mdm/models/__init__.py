@@ -1,0 +1,16 @@
+from .golden import GoldenChild, GoldenQuerySet, GoldenRecord, GoldenRecordDeleteError, StaleVersionError
+from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+
+__all__ = [
+    "Crosswalk",
+    "GoldenChild",
+    "GoldenQuerySet",
+    "GoldenRecord",
+    "GoldenRecordDeleteError",
+    "ImmutableRowError",
+    "IngestBatch",
+    "QuarantinedRecord",
+    "SourceRecord",
+    "SourceSystem",
+    "StaleVersionError",
+]

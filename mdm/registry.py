@@ -1,0 +1,60 @@
+"""The entity registry: how domain apps join the shared MDM machinery without ``mdm`` importing them.
+
+Each domain app registers an :class:`EntitySpec` in ``AppConfig.ready()``. The ingest service uses the
+spec's payload serializer to validate and standardize source payloads, and its ``create_golden`` to
+build a golden record from a source record (initial loads, demo data, stewards' "create new").
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    entity_type: str
+    """Stable key used in the API, in source records and in crosswalks: ``supplier``, ``item``..."""
+    label: str
+    model_label: str
+    """``app_label.ModelName`` of the golden model."""
+    payload_serializer: type
+    """A DRF serializer: validates one source payload; ``validated_data`` is the standardized form.
+    It receives ``context={"system": SourceSystem}``."""
+    create_golden: Callable[..., Any] | None = None
+    """``create_golden(standardized: dict, *, system, actor, reason) -> golden instance``."""
+    display: Callable[[dict], str] = field(default=lambda payload: "")
+    """A short human label for a payload (list pages, reports)."""
+    api_path: str = ""
+    """The golden records' list endpoint under /api/v1/, e.g. ``suppliers``."""
+
+    @property
+    def model(self):
+        return apps.get_model(self.model_label)
+
+
+_REGISTRY: dict[str, EntitySpec] = {}
+
+
+def register(spec: EntitySpec) -> None:
+    existing = _REGISTRY.get(spec.entity_type)
+    if existing is not None and existing != spec:
+        raise ValueError(f"entity type {spec.entity_type!r} is already registered by {existing.model_label}")
+    _REGISTRY[spec.entity_type] = spec
+
+
+def get(entity_type: str) -> EntitySpec:
+    """The spec for ``entity_type``; ``KeyError`` names the known types."""
+    try:
+        return _REGISTRY[entity_type]
+    except KeyError:
+        raise KeyError(f"unknown entity type {entity_type!r}; expected one of: {', '.join(entity_types())}") from None
+
+
+def entity_types() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def all_specs() -> list[EntitySpec]:
+    return [_REGISTRY[key] for key in entity_types()]

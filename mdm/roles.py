@@ -1,0 +1,38 @@
+"""The hub's roles as Django groups, kept in step with the models after every migrate.
+
+Roles are groups with model permissions; django-guardian is used only for per-object scopes.
+``mdm`` names the domain apps by label (settings.MDM_DOMAIN_APPS), never by import.
+"""
+
+from django.conf import settings
+
+VIEWER = "viewer"
+STEWARD = "steward"
+APPROVER = "approver"
+INTEGRATION = "integration"
+
+
+def role_permissions(all_perms):
+    """Map role name -> set of ``app_label.codename`` from the permissions that exist."""
+    apps = set(settings.MDM_DOMAIN_APPS) | {"mdm"}
+    view = {p for p in all_perms if p.split(".")[0] in apps and ".view_" in p}
+    golden_write = {
+        p for p in all_perms if p.split(".")[0] in set(settings.MDM_DOMAIN_APPS) and (".add_" in p or ".change_" in p)
+    }
+    ingest = {"mdm.add_sourcerecord", "mdm.view_sourcerecord"}
+    return {
+        VIEWER: view,
+        STEWARD: view | golden_write | ingest,
+        APPROVER: view | golden_write | ingest,
+        INTEGRATION: view | ingest,
+    }
+
+
+def sync_role_groups(**kwargs):
+    """post_migrate receiver: create the role groups and give them their permissions."""
+    from django.contrib.auth.models import Group, Permission
+
+    perms = {f"{p.content_type.app_label}.{p.codename}": p for p in Permission.objects.select_related("content_type")}
+    for role, names in role_permissions(perms.keys()).items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([perms[name] for name in names if name in perms])

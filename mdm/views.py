@@ -1,0 +1,64 @@
+"""Steward UI entry pages (the full UI lives in the stewardship work) and error pages."""
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from mdm import registry
+from mdm.models import IngestBatch, QuarantinedRecord, SourceSystem
+
+
+@login_required
+def home(request):
+    """Dashboard: golden-record counts per entity, recent ingest batches, open quarantine."""
+    entities = []
+    for spec in registry.all_specs():
+        model = spec.model
+        if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
+            continue
+        entities.append(
+            {
+                "label": spec.label,
+                "entity_type": spec.entity_type,
+                "active": model.objects.filter(status="active").count(),
+                "admin_url": f"/admin/{model._meta.app_label}/{model._meta.model_name}/",
+                "api_url": f"/api/v1/{spec.api_path}/" if getattr(spec, "api_path", None) else None,
+            }
+        )
+    context = {
+        "entities": entities,
+        "systems": SourceSystem.objects.all(),
+        "batches": IngestBatch.objects.select_related("system", "actor")[:10],
+        "quarantine_open": QuarantinedRecord.objects.filter(status=QuarantinedRecord.Status.OPEN).count(),
+    }
+    return render(request, "mdm/home.html", context)
+
+
+def healthz(request):
+    """Liveness and database reachability for load balancers and the process supervisor."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def _wants_json(request):
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
+def page_not_found(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return render(request, "404.html", {"path": request.path}, status=404)
+
+
+def server_error(request):
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "detail": "Internal server error; nothing was written. The error has been logged.",
+                "code": "server_error",
+            },
+            status=500,
+        )
+    return render(request, "500.html", status=500)

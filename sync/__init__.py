@@ -1,0 +1,1 @@
+"""Inbound connectors and outbound syndication (outbox, targets, deliveries, Odoo connector)."""

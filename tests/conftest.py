@@ -1,0 +1,78 @@
+"""The cast: a steward, an approver, a viewer, an integration account and an outsider with no role."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from mdm import roles
+from mdm.models import SourceSystem
+
+
+def _user(username, role=None, **extra):
+    user = User.objects.create_user(username=username, password="correct horse battery", **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def steward(db):
+    return _user("sam.steward", roles.STEWARD)
+
+
+@pytest.fixture
+def approver(db):
+    return _user("alex.approver", roles.APPROVER)
+
+
+@pytest.fixture
+def viewer(db):
+    return _user("vic.viewer", roles.VIEWER)
+
+
+@pytest.fixture
+def integration(db):
+    return _user("svc.odoo", roles.INTEGRATION)
+
+
+@pytest.fixture
+def outsider(db):
+    return _user("olly.outsider")
+
+
+@pytest.fixture
+def api(steward):
+    """An API client logged in (session) as the steward."""
+    client = APIClient()
+    client.force_authenticate(steward)
+    return client
+
+
+@pytest.fixture
+def token_api(integration):
+    """An API client using the integration account's token, as a service account would."""
+    client = APIClient()
+    token = Token.objects.create(user=integration)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_api():
+    return APIClient()
+
+
+@pytest.fixture
+def odoo(db):
+    return SourceSystem.objects.create(name="odoo-prod", kind="odoo", trust_rank=1)
+
+
+@pytest.fixture
+def catalog(db):
+    return SourceSystem.objects.create(name="distributor-catalog", kind="file", trust_rank=20)
+
+
+@pytest.fixture
+def gpo(db):
+    return SourceSystem.objects.create(name="gpo-prices", kind="gpo", trust_rank=10)
