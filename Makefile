@@ -1,0 +1,51 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export DEBUG ?= 1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: install run test lint format migrate demo bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+demo: migrate
+	$(PY) manage.py demo_load --if-empty
+
+## run: install, migrate, load demo data if the database is empty, start web + worker + scheduler
+run: demo
+	@echo ""
+	@echo "  MDM hub: http://$(HOST):$(PORT)/   (API: /api/v1/   docs: /api/docs/   admin: /admin/)"
+	@echo "  Demo logins (password for all: demo-password-2026): admin, steward, approver, viewer, integration"
+	@echo ""
+	$(VENV)/bin/honcho -f Procfile start
+
+## test: the whole suite against DATABASE_URL (default: SQLite under var/)
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var
