@@ -3,3 +3,23 @@ from django.apps import AppConfig
 
 class ItemsConfig(AppConfig):
     name = "items"
+    verbose_name = "Items"
+
+    def ready(self):
+        from items.serializers import ItemPayloadSerializer
+        from items.services import item_create_from_payload
+        from mdm import registry
+
+        registry.register(
+            registry.EntitySpec(
+                entity_type="item",
+                label="Item",
+                model_label="items.Item",
+                payload_serializer=ItemPayloadSerializer,
+                create_golden=item_create_from_payload,
+                display=lambda p: " ".join(
+                    str(p.get(key) or "") for key in ("description", "manufacturer_part_number")
+                ).strip(),
+                api_path="items",
+            )
+        )

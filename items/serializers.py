@@ -1,0 +1,97 @@
+"""Validation of item payloads from source systems (the contract in docs/ingest-payloads.md)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.settings import api_settings
+
+from items.choices import ItemType
+from items.rules import packaging_problems
+from mdm.identifiers import clean_gtin, clean_ndc, clean_udi_di, clean_unspsc
+from uom.serializers import UnitCodeField
+
+
+def _clean(clean, value: str) -> str:
+    """Run an ``mdm.identifiers`` cleaner; its Django ValidationError becomes a DRF field error."""
+    try:
+        return clean(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from None
+
+
+class OptionalCharField(serializers.CharField):
+    """An optional text field; null (as many sources send for "empty") is stored as ""."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("default", "")
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=empty):
+        value = super().run_validation(data)
+        return "" if value is None else value
+
+
+def _flag():
+    return serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class PackagingLevelPayloadSerializer(serializers.Serializer):
+    unit = UnitCodeField(max_length=64)
+    quantity = serializers.IntegerField(
+        min_value=1,
+        error_messages={"min_value": "Quantity must be at least 1: how many of the next lower level this level holds."},
+    )
+    gtin = OptionalCharField(max_length=32)
+
+    def validate_gtin(self, value):
+        return _clean(clean_gtin, value) if value.strip() else ""
+
+
+class ItemPayloadSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=2000)
+    short_name = OptionalCharField(max_length=255)
+    manufacturer = OptionalCharField(max_length=255)
+    manufacturer_part_number = OptionalCharField(max_length=100)
+    item_type = serializers.ChoiceField(choices=ItemType.choices)
+    unspsc = OptionalCharField(max_length=16)
+    sterile = _flag()
+    latex_free = _flag()
+    single_use = _flag()
+    implantable = _flag()
+    prescription = _flag()
+    ndc = OptionalCharField(max_length=16)
+    gudid_di = OptionalCharField(max_length=32)
+    base_unit = UnitCodeField(max_length=64)
+    packaging = PackagingLevelPayloadSerializer(many=True, required=False, default=list)
+    # Kept exactly as the source wrote it: the pack parser reads the source's own notation.
+    pack_string = OptionalCharField(max_length=255, trim_whitespace=False)
+
+    def validate_unspsc(self, value):
+        return _clean(clean_unspsc, value) if value else ""
+
+    def validate_ndc(self, value):
+        return _clean(clean_ndc, value) if value else ""
+
+    def validate_gudid_di(self, value):
+        return _clean(clean_udi_di, value) if value else ""
+
+    def validate(self, attrs):
+        errors = {}
+        if attrs.get("ndc") and attrs["item_type"] != ItemType.DRUG:
+            errors["ndc"] = [
+                f"An NDC is only allowed for drugs (item_type 'drug'); this item is '{attrs['item_type']}'."
+            ]
+        problems = packaging_problems(attrs.get("packaging") or [], base_unit=attrs["base_unit"])
+        if problems:
+            # Same shape as DRF's own nested-list errors ({index: {field: [...]}} by default), so a client
+            # reads packaging[1].gtin the same way whether a field check or a cross-level rule failed.
+            if api_settings.LIST_SERIALIZER_ERRORS_AS_DICT:
+                errors["packaging"] = problems
+            else:
+                errors["packaging"] = [problems.get(index, {}) for index in range(len(attrs["packaging"]))]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
