@@ -3,3 +3,21 @@ from django.apps import AppConfig
 
 class SuppliersConfig(AppConfig):
     name = "suppliers"
+    verbose_name = "Suppliers"
+
+    def ready(self):
+        from mdm import registry
+        from suppliers.serializers import SupplierPayloadSerializer
+        from suppliers.services import supplier_create_from_payload
+
+        registry.register(
+            registry.EntitySpec(
+                entity_type="supplier",
+                label="Supplier",
+                model_label="suppliers.Supplier",
+                payload_serializer=SupplierPayloadSerializer,
+                create_golden=supplier_create_from_payload,
+                display=lambda p: str(p.get("legal_name") or "").strip(),
+                api_path="suppliers",
+            )
+        )
