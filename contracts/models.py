@@ -1,0 +1,211 @@
+"""Contracts with suppliers and their negotiated prices (per item, unit and quantity tier).
+
+Dates are whole days and **inclusive at both ends**: a contract (or price) with ``start_date``
+2025-01-01 and ``end_date`` 2025-12-31 applies on 31 December 2025 and not on 1 January 2026.
+Expiry is derived from the dates (see :meth:`Contract.term`), never stored; the stored ``status``
+(active, inactive, retired) is the record's lifecycle, set by stewards.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords, HistoricForeignKey
+
+from contracts.choices import ContractKind, ContractTerm
+from mdm.choices import RecordStatus
+from mdm.identifiers import clean_currency
+from mdm.models import GoldenRecord
+
+
+def validate_currency(value):
+    """The stored form is the upper-case ISO 4217 code (services and serializers normalize before saving)."""
+    canonical = clean_currency(value)  # raises a ValidationError that says what is wrong
+    if canonical != value:
+        raise ValidationError(f"Store the currency as '{canonical}', not '{value}'.", code="not_canonical")
+
+
+def _term(start: dt.date, end: dt.date, on_date: dt.date) -> str:
+    if on_date < start:
+        return ContractTerm.PENDING
+    if on_date > end:
+        return ContractTerm.EXPIRED
+    return ContractTerm.IN_EFFECT
+
+
+def _dates(start, end) -> bool:
+    """Both are dates (a malformed value is reported by the field's own validation)."""
+    return isinstance(start, dt.date) and isinstance(end, dt.date)
+
+
+def _end_before_start(start, end) -> dict[str, list[str]]:
+    if _dates(start, end) and end < start:
+        return {"end_date": [f"The end date {end} is before the start date {start}; it must be on or after it."]}
+    return {}
+
+
+class Contract(GoldenRecord):
+    """An agreement with a supplier (a GPO agreement, a local deal, a distributor agreement).
+
+    ``start_date`` and ``end_date`` are inclusive. Whether it is in effect on a day is derived from
+    them and the lifecycle ``status`` (see :meth:`is_in_effect`).
+    """
+
+    number = models.CharField(max_length=100, help_text="The contract number as the supplier or GPO writes it.")
+    supplier = models.ForeignKey("suppliers.Supplier", on_delete=models.PROTECT, related_name="contracts")
+    kind = models.CharField(max_length=16, choices=ContractKind.choices, db_index=True)
+    gpo_name = models.CharField(
+        "GPO name", max_length=255, blank=True, db_index=True, help_text="The GPO for GPO agreements (e.g. Vizient)."
+    )
+    start_date = models.DateField(help_text="First day the contract applies (inclusive).")
+    end_date = models.DateField(help_text="Last day the contract applies (inclusive).")
+    currency = models.CharField(
+        max_length=3, validators=[validate_currency], help_text="ISO 4217 code of the contract's prices, e.g. USD."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["number", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "number"],
+                name="contract_unique_number_per_supplier",
+                violation_error_message="This supplier already has a contract with this number.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="contract_end_on_or_after_start",
+                violation_error_message="The end date must be on or after the start date.",
+            ),
+        ]
+        indexes = [models.Index(fields=["start_date", "end_date"], name="contract_dates_idx")]
+
+    def __str__(self):
+        return self.number
+
+    def clean(self):
+        super().clean()
+        errors = _end_before_start(self.start_date, self.end_date)
+        if errors:
+            raise ValidationError(errors)
+
+    def term(self, on_date: dt.date | None = None) -> str:
+        """``pending``, ``in_effect`` or ``expired`` on ``on_date`` (default today), from the dates only."""
+        return _term(self.start_date, self.end_date, on_date or timezone.localdate())
+
+    def is_in_effect(self, on_date: dt.date | None = None) -> bool:
+        """True when the contract is active and ``on_date`` (default today) is within its dates, both inclusive."""
+        return self.status == RecordStatus.ACTIVE and self.term(on_date) == ContractTerm.IN_EFFECT
+
+
+class ContractPrice(GoldenRecord):
+    """The price of an item on a contract, per ``unit`` and from ``min_quantity`` units on (a tier).
+
+    ``start_date`` and ``end_date`` are inclusive and lie within the contract's dates. The price is
+    in the contract's currency. Several tiers of one item and unit differ by ``min_quantity``; one
+    tier has at most one (non-retired) price on a given day.
+    """
+
+    contract = HistoricForeignKey(Contract, on_delete=models.PROTECT, related_name="prices")
+    item = models.ForeignKey("items.Item", on_delete=models.PROTECT, related_name="contract_prices")
+    unit = models.ForeignKey("uom.Unit", on_delete=models.PROTECT, related_name="+")
+    price = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        validators=[MinValueValidator(0, message="A price cannot be negative.")],
+        help_text="Price of one ``unit``, in the contract's currency; up to 4 decimal places.",
+    )
+    min_quantity = models.PositiveIntegerField(
+        default=1,
+        validators=[MinValueValidator(1, message="The minimum quantity is at least 1.")],
+        help_text="Tier: the price applies from this quantity of ``unit`` on.",
+    )
+    start_date = models.DateField(help_text="First day the price applies (inclusive).")
+    end_date = models.DateField(help_text="Last day the price applies (inclusive).")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0),
+                name="contract_price_not_negative",
+                violation_error_message="A price cannot be negative.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(min_quantity__gte=1),
+                name="contract_price_min_quantity_positive",
+                violation_error_message="The minimum quantity is at least 1.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="contract_price_end_on_or_after_start",
+                violation_error_message="The end date must be on or after the start date.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["item", "contract"], name="contract_price_item_idx"),
+            models.Index(fields=["item", "start_date", "end_date"], name="contract_price_item_dates_idx"),
+        ]
+
+    def __str__(self):
+        unit = self.unit.code if self.unit_id else "?"
+        return f"{self.price} per {unit} from {self.min_quantity} (item {self.item_id}, contract {self.contract_id})"
+
+    def clean(self):
+        super().clean()
+        errors = _end_before_start(self.start_date, self.end_date)
+        if not errors and self.contract_id and _dates(self.start_date, self.end_date):
+            errors = self._outside_contract() or self._overlapping()
+        if errors:
+            raise ValidationError(errors)
+
+    def _outside_contract(self) -> dict[str, list[str]]:
+        contract = self.contract
+        errors = {}
+        if self.start_date < contract.start_date:
+            errors["start_date"] = [
+                f"The price starts on {self.start_date}, before contract {contract.number} starts "
+                f"({contract.start_date}); a price applies within its contract's dates."
+            ]
+        if self.end_date > contract.end_date:
+            errors["end_date"] = [
+                f"The price ends on {self.end_date}, after contract {contract.number} ends "
+                f"({contract.end_date}); a price applies within its contract's dates."
+            ]
+        return errors
+
+    def _overlapping(self) -> dict[str, list[str]]:
+        if self.status == RecordStatus.RETIRED or not (self.item_id and self.unit_id):
+            return {}
+        other = (
+            ContractPrice.objects.filter(
+                contract_id=self.contract_id,
+                item_id=self.item_id,
+                unit_id=self.unit_id,
+                min_quantity=self.min_quantity,
+                start_date__lte=self.end_date,
+                end_date__gte=self.start_date,
+            )
+            .exclude(status=RecordStatus.RETIRED)
+            .exclude(pk=self.pk)
+            .only("pk", "start_date", "end_date")
+            .first()
+        )
+        if other is None:
+            return {}
+        return {
+            "start_date": [
+                f"Contract price {other.pk} already prices this item per this unit from quantity {self.min_quantity} "
+                f"from {other.start_date} to {other.end_date}, which overlaps {self.start_date} to {self.end_date}. "
+                "End or retire the other price first: a tier has one price on any day."
+            ]
+        }
+
+    def term(self, on_date: dt.date | None = None) -> str:
+        """``pending``, ``in_effect`` or ``expired`` on ``on_date`` (default today), from the price's own dates."""
+        return _term(self.start_date, self.end_date, on_date or timezone.localdate())
