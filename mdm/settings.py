@@ -222,6 +222,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status" field with different choices: name each enum after its meaning.
+    "ENUM_NAME_OVERRIDES": {
+        "RecordStatusEnum": "mdm.choices.RecordStatus",
+        "IngestBatchStatusEnum": "mdm.models.sources.IngestBatch.Status",
+        "QuarantineStatusEnum": "mdm.models.sources.QuarantinedRecord.Status",
+    },
 }
 
 # --- Ingest -------------------------------------------------------------------------------------

@@ -94,3 +94,10 @@ def test_role_groups_exist_with_permissions():
     assert viewer.permissions.filter(codename="view_unit").exists()
     assert not viewer.permissions.filter(codename="add_sourcerecord").exists()
     assert Group.objects.get(name="integration").permissions.filter(codename="add_sourcerecord").exists()
+
+
+def test_openapi_schema_validates_without_warnings(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert (tmp_path / "schema.yml").stat().st_size > 10_000
