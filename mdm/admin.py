@@ -1,9 +1,13 @@
 """Admin for the shared MDM models. Source records and quarantine are evidence: read-only."""
 
+import json
+
 from django.contrib import admin
+from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+from mdm.payload_secrets import masked, secret_paths
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -44,8 +48,26 @@ class CrosswalkAdmin(SimpleHistoryAdmin):
         return False
 
 
+class MaskedPayloadAdmin(ReadOnlyAdmin):
+    """Shows the payload with secrets masked instead of the stored (sealed) JSON."""
+
+    @admin.display(description="payload")
+    def payload_masked(self, obj):
+        shown = masked(obj.payload, secret_paths(obj.entity_type))
+        return format_html(
+            "<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False)
+        )
+
+    def get_fields(self, request, obj=None):
+        fields = [f for f in super().get_fields(request, obj) if f != "payload"]
+        return ["payload_masked", *fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["payload_masked", *super().get_readonly_fields(request, obj)]
+
+
 @admin.register(SourceRecord)
-class SourceRecordAdmin(ReadOnlyAdmin):
+class SourceRecordAdmin(MaskedPayloadAdmin):
     list_display = ["external_id", "system", "entity_type", "version", "is_current", "received_at"]
     list_filter = ["entity_type", "is_current", "system"]
     search_fields = ["external_id", "payload_hash"]
@@ -55,7 +77,7 @@ class SourceRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(QuarantinedRecord)
-class QuarantinedRecordAdmin(ReadOnlyAdmin):
+class QuarantinedRecordAdmin(MaskedPayloadAdmin):
     list_display = ["external_id", "system", "entity_type", "status", "received_at"]
     list_filter = ["status", "entity_type", "system"]
     search_fields = ["external_id"]

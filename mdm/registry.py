@@ -28,6 +28,8 @@ class EntitySpec:
     """A short human label for a payload (list pages, reports)."""
     api_path: str = ""
     """The golden records' list endpoint under /api/v1/, e.g. ``suppliers``."""
+    secret_paths: tuple[str, ...] = ()
+    """Dotted paths of secret payload values (``bank_accounts.*.iban``): sealed at rest, masked on display."""
 
     @property
     def model(self):

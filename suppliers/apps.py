@@ -19,5 +19,7 @@ class SuppliersConfig(AppConfig):
                 create_golden=supplier_create_from_payload,
                 display=lambda p: str(p.get("legal_name") or "").strip(),
                 api_path="suppliers",
+                # Bank numbers in a raw source payload are sealed before it is stored (mdm.payload_secrets).
+                secret_paths=("bank_accounts.*.iban", "bank_accounts.*.account_number"),
             )
         )

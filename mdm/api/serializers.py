@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from mdm import registry
 from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+from mdm.payload_secrets import masked, secret_paths
 
 
 class SourceSystemSerializer(serializers.ModelSerializer):
@@ -20,7 +21,16 @@ class CrosswalkSerializer(serializers.ModelSerializer):
         fields = ["golden_id", "linked_at", "linked_by", "link_method", "match_score"]
 
 
-class SourceRecordSerializer(serializers.ModelSerializer):
+class MaskedPayloadMixin:
+    """Secret payload values (bank numbers) are shown as ``••••6789``, never as stored ciphertext."""
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["payload"] = masked(data["payload"], secret_paths(instance.entity_type))
+        return data
+
+
+class SourceRecordSerializer(MaskedPayloadMixin, serializers.ModelSerializer):
     system = serializers.SlugRelatedField(slug_field="name", read_only=True)
     crosswalk = CrosswalkSerializer(read_only=True)
 
@@ -43,7 +53,7 @@ class SourceRecordSerializer(serializers.ModelSerializer):
         ]
 
 
-class QuarantinedRecordSerializer(serializers.ModelSerializer):
+class QuarantinedRecordSerializer(MaskedPayloadMixin, serializers.ModelSerializer):
     system = serializers.SlugRelatedField(slug_field="name", read_only=True)
 
     class Meta:

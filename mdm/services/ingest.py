@@ -17,6 +17,7 @@ from simple_history.utils import bulk_create_with_history
 from mdm import registry
 from mdm.choices import IngestOutcome
 from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+from mdm.payload_secrets import seal
 
 
 class IngestBatchError(Exception):
@@ -173,7 +174,7 @@ def source_records_ingest(
                         system=system,
                         entity_type=entity_type,
                         external_id=ext,
-                        payload=payload,
+                        payload=seal(payload, spec.secret_paths),
                         payload_hash=digest,
                         errors=errors,
                         batch=batch,
@@ -206,7 +207,7 @@ def source_records_ingest(
                 entity_type=entity_type,
                 external_id=ext,
                 version=(current[ext].version + 1) if ext in current else 1,
-                payload=payload,
+                payload=seal(payload, spec.secret_paths),
                 standardized=standardized,
                 payload_hash=digest,
                 batch=batch,

@@ -143,8 +143,9 @@ class TestIngest:
         assert record.standardized["ein"] == "36-1234567" and record.standardized["duns"] == "025483210"
         standardized = json.dumps(record.standardized)
         assert ACCOUNT not in standardized and IBAN not in standardized
-        # The raw payload is kept as the source sent it (protecting it is a follow-up in mdm).
-        assert record.payload["bank_accounts"][0]["account_number"] == ACCOUNT
+        # The raw payload keeps everything the source sent, with the bank numbers sealed (encrypted).
+        assert ACCOUNT not in json.dumps(record.payload)
+        assert record.payload["bank_accounts"][0]["account_number"]["last4"] == ACCOUNT[-4:]
 
     def test_same_payload_again_is_unchanged(self, api, odoo):
         record = {"external_id": "res.partner,1001", "payload": supplier_payload()}
