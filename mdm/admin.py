@@ -9,6 +9,10 @@ from simple_history.admin import SimpleHistoryAdmin
 from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
 from mdm.payload_secrets import masked, secret_paths
 
+admin.site.site_header = "MDM hub administration"
+admin.site.site_title = "MDM hub admin"
+admin.site.index_title = "Master data, sources and history"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):

@@ -22,8 +22,10 @@ def home(request):
                 "label": spec.label,
                 "entity_type": spec.entity_type,
                 "active": model.objects.filter(status="active").count(),
-                "admin_url": f"/admin/{model._meta.app_label}/{model._meta.model_name}/",
-                "api_url": f"/api/v1/{spec.api_path}/" if getattr(spec, "api_path", None) else None,
+                # People without admin access (stewards, viewers) browse the API list instead.
+                "url": f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+                if request.user.is_staff
+                else f"/api/v1/{spec.api_path}/",
             }
         )
     context = {
@@ -31,6 +33,9 @@ def home(request):
         "systems": SourceSystem.objects.all(),
         "batches": IngestBatch.objects.select_related("system", "actor")[:10],
         "quarantine_open": QuarantinedRecord.objects.filter(status=QuarantinedRecord.Status.OPEN).count(),
+        "quarantine_url": "/admin/mdm/quarantinedrecord/?status__exact=open"
+        if request.user.is_staff
+        else "/api/v1/quarantine/?status=open",
     }
     return render(request, "mdm/home.html", context)
 

@@ -87,6 +87,16 @@ def test_api_404_is_json(api):
 
 
 @pytest.mark.django_db
+def test_unknown_api_path_is_json_404_and_ui_path_is_a_page(api, client, steward):
+    response = api.get("/api/v1/no-such-thing/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    client.force_login(steward)
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert b"Page not found" in page.content and b"Back to the dashboard" in page.content
+
+
+@pytest.mark.django_db
 def test_role_groups_exist_with_permissions():
     names = set(Group.objects.values_list("name", flat=True))
     assert {"viewer", "steward", "approver", "integration"} <= names
