@@ -165,6 +165,42 @@ def seed_items(rows: int) -> str:
     return sample_gtin
 
 
+def seed_suppliers(rows: int) -> str:
+    """Bulk-load ``rows`` golden suppliers with an alias and an address each (history rows included)."""
+    from simple_history.utils import bulk_create_with_history
+
+    from suppliers.models import Supplier, SupplierAddress, SupplierAlias
+
+    rng = random.Random(13)
+    chunk = 5000
+    sample_duns = ""
+    for start in range(0, rows, chunk):
+        suppliers = [
+            Supplier(
+                legal_name=f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()} Medical {n} Inc.",
+                duns=f"{rng.randrange(10**8, 10**9)}",
+                screening_status=rng.choice(["clear", "not_screened", "flagged"]),
+            )
+            for n in range(start, min(rows, start + chunk))
+        ]
+        created = bulk_create_with_history(suppliers, Supplier, batch_size=1000, default_change_reason="bench seed")
+        if len(created) and created[0].pk is None:
+            created = list(Supplier.objects.order_by("-id")[: len(suppliers)])[::-1]
+        SupplierAlias.objects.bulk_create(
+            [SupplierAlias(supplier=s, name=s.legal_name.upper().replace(" INC.", "")) for s in created],
+            batch_size=2000,
+        )
+        SupplierAddress.objects.bulk_create(
+            [
+                SupplierAddress(supplier=s, kind="remit_to", line1="1 Main St", city="Chicago", country="US")
+                for s in created
+            ],
+            batch_size=2000,
+        )
+        sample_duns = created[len(created) // 2].duns
+    return sample_duns
+
+
 def bench_lists(results: dict) -> None:
     from django.contrib.auth.models import User
     from django.db import connection, reset_queries
@@ -174,6 +210,7 @@ def bench_lists(results: dict) -> None:
 
     started = time.perf_counter()
     sample_gtin = seed_items(ROWS)
+    sample_duns = seed_suppliers(ROWS)
     results["seed_seconds"] = round(time.perf_counter() - started, 1)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -196,6 +233,12 @@ def bench_lists(results: dict) -> None:
         "admin changelist": ("/admin/items/item/", {}),
         "admin search q=catheter": ("/admin/items/item/", {"q": "catheter"}),
         "admin filter item_type=implant": ("/admin/items/item/", {"item_type__exact": "implant"}),
+        "API suppliers list, page 1": ("/api/v1/suppliers/", {}),
+        "API suppliers search ?search=catheter": ("/api/v1/suppliers/", {"search": "catheter"}),
+        "API suppliers filter ?duns=": ("/api/v1/suppliers/", {"duns": sample_duns}),
+        "admin suppliers changelist": ("/admin/suppliers/supplier/", {}),
+        "admin suppliers search q=<duns>": ("/admin/suppliers/supplier/", {"q": sample_duns}),
+        "admin suppliers search q=catheter": ("/admin/suppliers/supplier/", {"q": "catheter"}),
     }
     out = {}
     for name, (url, params) in cases.items():
