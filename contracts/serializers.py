@@ -9,26 +9,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from contracts.choices import ContractKind
 from mdm.identifiers import clean_currency
+from mdm.payload_fields import OptionalCharField
 from uom.serializers import UnitCodeField
-
-
-class OptionalCharField(serializers.CharField):
-    """An optional text field; null (as many sources send for "empty") is stored as ""."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("default", "")
-        super().__init__(**kwargs)
-
-    def run_validation(self, data=empty):
-        value = super().run_validation(data)
-        return "" if value is None else value
 
 
 class ExternalIdField(serializers.CharField):

@@ -1,37 +1,13 @@
 """Validation of item payloads from source systems (the contract in docs/ingest-payloads.md)."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
 from items.choices import ItemType
 from items.rules import packaging_problems
 from mdm.identifiers import clean_gtin, clean_ndc, clean_udi_di, clean_unspsc
+from mdm.payload_fields import OptionalCharField, run_cleaner
 from uom.serializers import UnitCodeField
-
-
-def _clean(clean, value: str) -> str:
-    """Run an ``mdm.identifiers`` cleaner; its Django ValidationError becomes a DRF field error."""
-    try:
-        return clean(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from None
-
-
-class OptionalCharField(serializers.CharField):
-    """An optional text field; null (as many sources send for "empty") is stored as ""."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("default", "")
-        super().__init__(**kwargs)
-
-    def run_validation(self, data=empty):
-        value = super().run_validation(data)
-        return "" if value is None else value
 
 
 def _flag():
@@ -47,7 +23,7 @@ class PackagingLevelPayloadSerializer(serializers.Serializer):
     gtin = OptionalCharField(max_length=32)
 
     def validate_gtin(self, value):
-        return _clean(clean_gtin, value) if value.strip() else ""
+        return run_cleaner(clean_gtin, value) if value.strip() else ""
 
 
 class ItemPayloadSerializer(serializers.Serializer):
@@ -70,13 +46,13 @@ class ItemPayloadSerializer(serializers.Serializer):
     pack_string = OptionalCharField(max_length=255, trim_whitespace=False)
 
     def validate_unspsc(self, value):
-        return _clean(clean_unspsc, value) if value else ""
+        return run_cleaner(clean_unspsc, value) if value else ""
 
     def validate_ndc(self, value):
-        return _clean(clean_ndc, value) if value else ""
+        return run_cleaner(clean_ndc, value) if value else ""
 
     def validate_gudid_di(self, value):
-        return _clean(clean_udi_di, value) if value else ""
+        return run_cleaner(clean_udi_di, value) if value else ""
 
     def validate(self, attrs):
         errors = {}

@@ -7,9 +7,7 @@ numbers are checked but never kept in clear there: a bank account comes out as `
 ``suppliers.services.supplier_create_from_payload`` decrypts.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework.fields import empty
 
 from mdm import crypto
 from mdm.identifiers import (
@@ -25,52 +23,13 @@ from mdm.identifiers import (
     clean_uei,
     clean_vat,
 )
+from mdm.payload_fields import IdentifierField, OptionalCharField, run_cleaner
 from suppliers.choices import AddressKind, ScreeningStatus
 from suppliers.models import bank_account_problems
 
 
-def _clean(clean, value: str) -> str:
-    """Run an ``mdm.identifiers`` cleaner; its Django ValidationError becomes a DRF field error."""
-    try:
-        return clean(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from None
-
-
-class OptionalCharField(serializers.CharField):
-    """An optional text field; null (as many sources send for "empty") is stored as ""."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("allow_blank", True)
-        kwargs.setdefault("allow_null", True)
-        kwargs.setdefault("default", "")
-        super().__init__(**kwargs)
-
-    def run_validation(self, data=empty):
-        value = super().run_validation(data)
-        return "" if value is None else value
-
-
 class OptionalEmailField(OptionalCharField, serializers.EmailField):
     pass
-
-
-class IdentifierField(OptionalCharField):
-    """An optional identifier checked and normalized by an ``mdm.identifiers`` cleaner.
-
-    ``max_length`` is generous: sources send the printed form (``12-345-6789``, ``DE 136 695 976``).
-    """
-
-    def __init__(self, clean, **kwargs):
-        self.clean = clean
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        # Blank and null never get here (allow_blank / allow_null answer first).
-        return _clean(self.clean, value)
 
 
 class AddressPayloadSerializer(serializers.Serializer):
@@ -84,7 +43,7 @@ class AddressPayloadSerializer(serializers.Serializer):
     gln = IdentifierField(clean_gln)
 
     def validate_country(self, value):
-        return _clean(clean_country, value)
+        return run_cleaner(clean_country, value)
 
 
 class ContactPayloadSerializer(serializers.Serializer):
