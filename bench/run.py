@@ -223,7 +223,8 @@ def bench_lists(results: dict) -> None:
     cases = {
         "API list, page 1": ("/api/v1/items/", {}),
         f"API list, page {last_page} (deep offset)": ("/api/v1/items/", {"page": last_page}),
-        "API search ?search=catheter": ("/api/v1/items/", {"search": "catheter"}),
+        "API search ?search=catheter (common word, ~10% of rows)": ("/api/v1/items/", {"search": "catheter"}),
+        "API search ?search=MP-0050 (rare)": ("/api/v1/items/", {"search": "MP-0050"}),
         "API filter ?gtin= (package level)": ("/api/v1/items/", {"gtin": sample_gtin}),
         "API filter ?item_type=implant&unspsc_segment=42": (
             "/api/v1/items/",
@@ -231,14 +232,17 @@ def bench_lists(results: dict) -> None:
         ),
         "API ?as_of= list, page 1": ("/api/v1/items/", {"as_of": as_of}),
         "admin changelist": ("/admin/items/item/", {}),
-        "admin search q=catheter": ("/admin/items/item/", {"q": "catheter"}),
+        "admin search q=catheter (common word)": ("/admin/items/item/", {"q": "catheter"}),
+        "admin search q=MP-0050 (rare)": ("/admin/items/item/", {"q": "MP-0050"}),
+        "admin search q=<GTIN of a box>": ("/admin/items/item/", {"q": sample_gtin}),
         "admin filter item_type=implant": ("/admin/items/item/", {"item_type__exact": "implant"}),
         "API suppliers list, page 1": ("/api/v1/suppliers/", {}),
         "API suppliers search ?search=catheter": ("/api/v1/suppliers/", {"search": "catheter"}),
         "API suppliers filter ?duns=": ("/api/v1/suppliers/", {"duns": sample_duns}),
         "admin suppliers changelist": ("/admin/suppliers/supplier/", {}),
         "admin suppliers search q=<duns>": ("/admin/suppliers/supplier/", {"q": sample_duns}),
-        "admin suppliers search q=catheter": ("/admin/suppliers/supplier/", {"q": "catheter"}),
+        "admin suppliers search q=catheter (common word)": ("/admin/suppliers/supplier/", {"q": "catheter"}),
+        "admin suppliers search q=Medical 4242 (rare)": ("/admin/suppliers/supplier/", {"q": "Medical 4242 "}),
     }
     out = {}
     for name, (url, params) in cases.items():

@@ -1,9 +1,45 @@
 """Admin behaviour shared by every golden model: no deletes, version shown, fast lists."""
 
 from django.contrib import admin, messages
+from django.db.models import Q
 
 
-class GoldenAdminMixin:
+class IndexedSearchMixin:
+    """Admin search that stays on the indexes at 100k+ rows.
+
+    Django's admin search turns ``=field`` into ``iexact`` (``UPPER(col) = UPPER(x)``, which a btree
+    index can't serve) and joins related tables for ``rel__field`` (then de-duplicates). Here ``=field``
+    is an exact match (identifiers are stored canonical, so the upper-cased term is tried too), a plain
+    field is a contains search (trigram-indexed on PostgreSQL), and a related field is a ``pk__in``
+    subquery: no join, no DISTINCT. The whole term is matched, not word by word.
+    """
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        condition = Q()
+        for spec in self.get_search_fields(request):
+            exact = spec.startswith("=")
+            path = spec.lstrip("=^@")
+            if exact:
+                lookup, value = "in", list(dict.fromkeys([term, term.upper()]))
+            else:
+                lookup, value = "icontains", term
+            if "__" not in path:
+                condition |= Q(**{f"{path}__{lookup}": value})
+                continue
+            relation, rest = path.split("__", 1)
+            field = self.model._meta.get_field(relation)
+            matches = field.related_model._default_manager.filter(**{f"{rest}__{lookup}": value})
+            if field.many_to_one or (field.one_to_one and field.concrete):
+                condition |= Q(**{f"{relation}__in": matches.values("pk")})
+            else:  # a reverse relation: the children's foreign key points at us
+                condition |= Q(pk__in=matches.values(field.field.name))
+        return queryset.filter(condition), False
+
+
+class GoldenAdminMixin(IndexedSearchMixin):
     """Golden records are retired, never deleted; lists don't count 100k rows on every page."""
 
     show_full_result_count = False

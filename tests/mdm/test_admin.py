@@ -54,3 +54,21 @@ def test_admin_list_pages_render_for_every_registered_model(client):
         url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
         response = client.get(url, {"q": "x"})
         assert response.status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_admin_search_uses_exact_identifiers_and_related_rows_without_joins(client, steward):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    superuser = User.objects.create_superuser("root", "root@example.org", "correct horse battery")
+    client.force_login(superuser)
+    box = unit_create(code="BX", name="Box", dimension="count", aliases=["carton box"], actor=steward, reason="t")
+    unit_create(code="CS", name="Case", dimension="count", actor=steward, reason="t")
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get("/admin/uom/unit/", {"q": "carton"}).content.decode()
+    assert f"/admin/uom/unit/{box.pk}/change/" in page and "Case" not in page
+    searches = [q["sql"] for q in ctx.captured_queries if "uom_unitalias" in q["sql"]]
+    assert searches and all("JOIN" not in sql.upper() and "DISTINCT" not in sql.upper() for sql in searches)
+    # '=' fields match exactly, also when typed in lower case; no partial matches.
+    assert f"/admin/uom/unit/{box.pk}/change/" in client.get("/admin/uom/unit/", {"q": "bx"}).content.decode()
