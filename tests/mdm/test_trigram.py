@@ -29,8 +29,8 @@ def test_trigram_indexes_back_icontains():
         # With sequential scans priced out, the planner must be able to answer icontains from the index.
         cursor.execute("SET LOCAL enable_seqscan = off")
         for queryset, index in (
-            (Item.objects.filter(description__icontains="catheter"), "items_item_description_trgm"),
-            (Supplier.objects.filter(legal_name__icontains="medline"), "suppliers_supplier_legal_name_trgm"),
+            (Item.objects.filter(description__icontains="catheter").order_by(), "items_item_description_trgm"),
+            (Supplier.objects.filter(legal_name__icontains="medline").order_by(), "suppliers_supplier_legal_name_trgm"),
         ):
             sql, params = queryset.query.sql_with_params()
             cursor.execute(f"EXPLAIN {sql}", params)
