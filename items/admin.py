@@ -3,6 +3,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from items.models import Item, ItemPackagingLevel
+from items.services import ITEM_FIELDS
 from mdm.admin_mixins import GoldenAdminMixin
 from mdm.identifiers import clean_gtin, clean_ndc, clean_udi_di, clean_unspsc
 
@@ -17,23 +18,7 @@ class ItemAdminForm(forms.ModelForm):
 
     class Meta:
         model = Item
-        fields = [
-            "description",
-            "short_name",
-            "manufacturer_name",
-            "manufacturer_part_number",
-            "item_type",
-            "unspsc",
-            "sterile",
-            "latex_free",
-            "single_use",
-            "implantable",
-            "prescription",
-            "ndc",
-            "gudid_di",
-            "base_unit",
-            "status",
-        ]
+        fields = list(ITEM_FIELDS)
 
     def clean_ndc(self):
         return _clean(clean_ndc, self.cleaned_data["ndc"])

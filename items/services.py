@@ -10,7 +10,8 @@ from mdm.services.golden import golden_save, golden_save_child
 from uom.models import Unit
 from uom.selectors import unit_resolve
 
-_ITEM_FIELDS = {
+# The item columns a service (and the admin form) may set, in form order.
+ITEM_FIELDS = (
     "description",
     "short_name",
     "manufacturer_name",
@@ -26,7 +27,7 @@ _ITEM_FIELDS = {
     "gudid_di",
     "base_unit",
     "status",
-}
+)
 _IDENTIFIERS = {"unspsc": clean_unspsc, "ndc": clean_ndc, "gudid_di": clean_udi_di}
 
 
@@ -56,7 +57,7 @@ def item_create(*, data: dict, system=None, actor, reason: str) -> Item:
     """
     data = dict(data)
     packaging = list(data.pop("packaging", None) or [])
-    unknown = set(data) - _ITEM_FIELDS
+    unknown = set(data) - set(ITEM_FIELDS)
     if unknown:
         raise ValueError(f"item_create got unknown field(s): {', '.join(sorted(unknown))}")
 
