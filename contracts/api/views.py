@@ -9,24 +9,10 @@ from contracts.selectors import contract_list, contract_price_list
 from mdm.api.as_of import AS_OF_PARAMETER, AsOfMixin
 
 
-class _AsOfPageMixin:
-    """On ``?as_of`` list reads, load the page's related rows in a few queries instead of one per row."""
-
-    def paginate_queryset(self, queryset):
-        page = super().paginate_queryset(queryset)
-        as_of = self.get_as_of()
-        if page and as_of is not None:
-            self.load_relations_as_of(page, as_of)
-        return page
-
-    def load_relations_as_of(self, page, as_of):
-        raise NotImplementedError
-
-
 @extend_schema_view(
     list=extend_schema(parameters=[AS_OF_PARAMETER]), retrieve=extend_schema(parameters=[AS_OF_PARAMETER])
 )
-class ContractViewSet(_AsOfPageMixin, AsOfMixin, viewsets.ReadOnlyModelViewSet):
+class ContractViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     """Contracts with suppliers (GPO, local and distributor agreements). Dates are inclusive.
 
     A contract's prices are at ``/prices/?contract=<id>``.
@@ -42,14 +28,14 @@ class ContractViewSet(_AsOfPageMixin, AsOfMixin, viewsets.ReadOnlyModelViewSet):
     def get_base_queryset(self):
         return contract_list()
 
-    def load_relations_as_of(self, page, as_of):
+    def load_page_as_of(self, page, as_of):
         prefetch_related_objects(page, "supplier")
 
 
 @extend_schema_view(
     list=extend_schema(parameters=[AS_OF_PARAMETER]), retrieve=extend_schema(parameters=[AS_OF_PARAMETER])
 )
-class ContractPriceViewSet(_AsOfPageMixin, AsOfMixin, viewsets.ReadOnlyModelViewSet):
+class ContractPriceViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     """Contract prices: an item's price per unit from a minimum quantity (tier), between two inclusive dates.
 
     With ``?as_of`` a price shows its contract (number, currency) as it was at that time too.
@@ -65,7 +51,7 @@ class ContractPriceViewSet(_AsOfPageMixin, AsOfMixin, viewsets.ReadOnlyModelView
     def get_base_queryset(self):
         return contract_price_list()
 
-    def load_relations_as_of(self, page, as_of):
+    def load_page_as_of(self, page, as_of):
         # The contract is a HistoricForeignKey: read the contracts as of the same time, in one query.
         # (Filter on ``id``: on a historical queryset ``pk`` is the history row's id.)
         contracts = {c.pk: c for c in Contract.history.as_of(as_of).filter(id__in={p.contract_id for p in page})}

@@ -20,6 +20,7 @@ class ItemViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     search_fields = ["description", "short_name", "manufacturer_name", "manufacturer_part_number"]
     ordering_fields = ["id", "description", "manufacturer_name", "unspsc", "updated_at"]
     ordering = ["id"]
+    as_of_prefetch = ("base_unit", "packaging_levels__unit")
 
     def get_base_queryset(self):
         return item_list()

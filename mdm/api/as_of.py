@@ -7,6 +7,7 @@ packaging levels) are read as of the same time.
 import datetime as dt
 
 import django_filters
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
@@ -37,8 +38,56 @@ def parse_as_of(raw: str | None) -> dt.datetime | None:
     return value
 
 
+def load_children_as_of(page: list, paths: tuple[str, ...], as_of) -> None:
+    """Load the related rows of a page of ``as_of`` instances in one query per relation, not one per row.
+
+    Each path's first name is a relation of the golden model: a reverse ``HistoricForeignKey`` (children
+    such as ``aliases``, read from history as of the same time and put in the prefetch cache the
+    related manager reads first) or a forward foreign key (read live, like a normal prefetch). Further
+    names are forward keys of those rows (``packaging_levels__unit``), prefetched live.
+    """
+    if not page:
+        return
+    model = type(page[0])
+    for path in paths:
+        name, _, rest = path.partition("__")
+        field = model._meta.get_field(name)
+        if not field.auto_created:  # a forward foreign key of the record itself
+            prefetch_related_objects(page, path)
+            continue
+        child_model, fk_name = field.related_model, field.field.name
+        rows = child_model.history.as_of(as_of).filter(**{f"{fk_name}_id__in": [obj.id for obj in page]})
+        if child_model._meta.ordering:
+            rows = rows.order_by(*child_model._meta.ordering)
+        grouped: dict = {}
+        for row in rows:
+            grouped.setdefault(getattr(row, f"{fk_name}_id"), []).append(row)
+        for obj in page:
+            obj._prefetched_objects_cache = getattr(obj, "_prefetched_objects_cache", {})
+            obj._prefetched_objects_cache[field.cache_name] = grouped.get(obj.id, [])
+        if rest:
+            prefetch_related_objects([row for rows_ in grouped.values() for row in rows_], rest)
+
+
 class AsOfMixin:
-    """For read-only viewsets over a golden model with ``history = HistoricalRecords()``."""
+    """For read-only viewsets over a golden model with ``history = HistoricalRecords()``.
+
+    ``as_of_prefetch`` names the relations a list page needs (``("aliases", "packaging_levels__unit")``):
+    live reads prefetch them in ``get_base_queryset``; ``as_of`` reads load them per page with
+    :func:`load_children_as_of`. Override :meth:`load_page_as_of` for anything more special.
+    """
+
+    as_of_prefetch: tuple[str, ...] = ()
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        as_of = self.get_as_of()
+        if page and as_of is not None:
+            self.load_page_as_of(page, as_of)
+        return page
+
+    def load_page_as_of(self, page, as_of):
+        load_children_as_of(page, self.as_of_prefetch, as_of)
 
     def get_as_of(self):
         if not hasattr(self, "_as_of"):

@@ -21,6 +21,7 @@ class SupplierViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     search_fields = ["legal_name", "aliases__name", "=duns", "=ein"]
     ordering_fields = ["id", "legal_name", "screening_status", "updated_at"]
     ordering = ["legal_name", "id"]
+    as_of_prefetch = ("aliases__system", "addresses", "contacts", "bank_accounts")
 
     def get_base_queryset(self):
         return supplier_list()

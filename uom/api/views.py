@@ -20,6 +20,7 @@ class UnitViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
     search_fields = ["code", "name", "unece_code", "ucum_code"]
     ordering_fields = ["code", "name", "updated_at"]
     ordering = ["code"]
+    as_of_prefetch = ("aliases__system",)
 
     def get_base_queryset(self):
         return Unit.objects.prefetch_related(Prefetch("aliases", UnitAlias.objects.select_related("system")))
