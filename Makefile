@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint format migrate demo bench clean
+.PHONY: install run test lint format migrate demo bench clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,17 @@ run: demo
 	@echo ""
 	$(VENV)/bin/honcho -f Procfile start
 
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+# The browser tests need Debian's chromium; install it when missing (these machines run as root).
+browser:
+	@test -x $(CHROMIUM) || { echo "installing chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "Could not install chromium: install Debian's 'chromium' package or set CHROMIUM=/path/to/chromium"; exit 1; }; }
+
 ## test: the whole suite against DATABASE_URL (default: SQLite under var/)
-test: install
+test: install browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
