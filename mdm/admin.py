@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem, StewardTask
 from mdm.payload_secrets import masked, secret_paths
 
 admin.site.site_header = "MDM hub administration"
@@ -107,3 +107,28 @@ class IngestBatchAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["channel", "status", "entity_type", "system"]
     list_select_related = ["system", "actor"]
+
+
+@admin.register(StewardTask)
+class StewardTaskAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "kind", "entity_type", "object_id", "priority", "status", "due_date", "created_at"]
+    list_filter = ["status", "kind", "entity_type", "priority"]
+    search_fields = ["title", "=dedupe_key"]
+    readonly_fields = [
+        "kind",
+        "entity_type",
+        "object_id",
+        "title",
+        "details",
+        "dedupe_key",
+        "created_at",
+        "updated_at",
+        "resolved_at",
+        "resolved_by",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,5 +1,6 @@
 from .golden import GoldenChild, GoldenQuerySet, GoldenRecord, GoldenRecordDeleteError, StaleVersionError
 from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
+from .tasks import StewardTask
 
 __all__ = [
     "Crosswalk",
@@ -13,4 +14,5 @@ __all__ = [
     "SourceRecord",
     "SourceSystem",
     "StaleVersionError",
+    "StewardTask",
 ]
