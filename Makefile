@@ -23,6 +23,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py demo_load --if-empty
+	$(PY) manage.py uom_load_codes
 
 ## run: install, migrate, load demo data if the database is empty, start web + worker + scheduler
 run: demo

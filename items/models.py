@@ -95,11 +95,36 @@ class Item(GoldenRecord):
         help_text="GUDID primary device identifier: a 14-digit GTIN or a HIBCC '+...' identifier.",
     )
     base_unit = models.ForeignKey("uom.Unit", on_delete=models.PROTECT, related_name="+")
+    # What one base unit holds (30 mL per vial, 500 mg per tablet): lets a quantity of the item be converted
+    # to and from physical units. Both or neither.
+    content_quantity = models.DecimalField(
+        max_digits=18,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Physical content of one base unit, e.g. 30 (mL per vial). Set together with the content unit.",
+    )
+    content_unit = models.ForeignKey(
+        "uom.Unit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Unit of the content per base unit, e.g. mL or mg.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(content_quantity__isnull=True, content_unit__isnull=True)
+                | models.Q(content_quantity__gt=0, content_unit__isnull=False),
+                name="item_content_complete_and_positive",
+                violation_error_message="Give the content per base unit as a positive amount and a unit, or neither.",
+            ),
+        ]
 
     def __str__(self):
         return self.short_name or self.description[:80]
@@ -114,6 +139,27 @@ class Item(GoldenRecord):
             raise ValidationError(
                 {"ndc": f"An NDC is only allowed for drugs (item type 'drug'); this item is '{self.item_type}'."}
             )
+        self._clean_content()
+
+    def _clean_content(self):
+        has_quantity, has_unit = self.content_quantity is not None, self.content_unit_id is not None
+        if has_quantity != has_unit:
+            missing = "content_unit" if has_quantity else "content_quantity"
+            raise ValidationError({missing: "Give the content per base unit as an amount and a unit, or neither."})
+        if has_quantity and self.content_quantity <= 0:
+            raise ValidationError({"content_quantity": "The content per base unit must be greater than zero."})
+        if has_unit:
+            from uom.errors import ConversionError
+            from uom.registry import resolve_unit
+
+            try:
+                physical = resolve_unit(self.content_unit.code).factor is not None
+            except ConversionError:
+                physical = False
+            if not physical:
+                raise ValidationError(
+                    {"content_unit": f"The content must be in a physical unit (mL, mg...), not '{self.content_unit}'."}
+                )
 
     def save(self, *args, **kwargs):
         self.part_number_key = part_number_key(self.manufacturer_part_number)

@@ -19,3 +19,43 @@ def packaging_level_by_gtin(gtin: str) -> ItemPackagingLevel | None:
     Raises Django's ``ValidationError`` when ``gtin`` is not a valid GTIN.
     """
     return ItemPackagingLevel.objects.select_related("item", "unit").filter(gtin=clean_gtin(gtin)).first()
+
+
+def item_packaging(item_id: int):
+    """Item ``item_id``'s packaging as ``uom.conversions.Packaging`` (hub unit codes, base level first).
+
+    One query (two for an item without packaging rows). Raises ``uom.conversions.ConversionError`` (code
+    ``unknown_item``, field ``item``) when there is no such item. Registered with uom at start-up as its
+    packaging provider.
+    """
+    from uom.conversions import ConversionError, Packaging, PackagingLevel, tidy
+
+    rows = list(
+        ItemPackagingLevel.objects.filter(item_id=item_id)
+        .select_related("unit", "item__base_unit", "item__content_unit")
+        .order_by("level")
+    )
+    item = rows[0].item if rows else Item.objects.select_related("base_unit", "content_unit").filter(pk=item_id).first()
+    if item is None:
+        raise ConversionError("unknown_item", f"There is no item {item_id}.", "item")
+    levels = tuple(PackagingLevel(level=r.level, unit=r.unit.code, quantity=r.quantity, gtin=r.gtin) for r in rows)
+    return Packaging(
+        base_unit=item.base_unit.code,
+        levels=levels or (PackagingLevel(level=0, unit=item.base_unit.code, quantity=1),),
+        content_quantity=tidy(item.content_quantity) if item.content_quantity is not None else None,
+        content_unit=item.content_unit.code if item.content_unit_id else None,
+    )
+
+
+def item_packaging_problems(packaging) -> dict[str, list[str]]:
+    """The item app's GTIN rules (``items.rules.packaging_problems``: one GTIN per level, indicator digits that
+    differ per level, no variable-measure indicator 9) on a uom ``Packaging``, keyed like
+    ``uom.conversions.packaging_problems`` (``levels[1]``). uom checks the rest of the structure itself."""
+    from items.rules import packaging_problems
+
+    levels = [
+        {"unit": level.unit, "quantity": level.quantity, "gtin": level.gtin}
+        for level in sorted(packaging.levels, key=lambda lv: lv.level)
+    ]
+    problems = packaging_problems(levels, base_unit=packaging.base_unit)
+    return {f"levels[{index}]": fields["gtin"] for index, fields in problems.items() if fields.get("gtin")}

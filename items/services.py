@@ -26,6 +26,8 @@ ITEM_FIELDS = (
     "ndc",
     "gudid_di",
     "base_unit",
+    "content_quantity",
+    "content_unit",
     "status",
 )
 _IDENTIFIERS = {"unspsc": clean_unspsc, "ndc": clean_ndc, "gudid_di": clean_udi_di}
@@ -67,6 +69,11 @@ def item_create(*, data: dict, system=None, actor, reason: str) -> Item:
     if base_unit is None:
         errors["base_unit"] = [_unknown_unit(data.get("base_unit"))]
     data["base_unit"] = base_unit
+    if data.get("content_unit"):
+        content_unit = _resolve_unit(data["content_unit"], system=system, cache=cache)
+        if content_unit is None:
+            errors["content_unit"] = [_unknown_unit(data["content_unit"])]
+        data["content_unit"] = content_unit
     for name, clean in _IDENTIFIERS.items():
         if data.get(name):
             try:
@@ -117,7 +124,7 @@ def item_create(*, data: dict, system=None, actor, reason: str) -> Item:
     # already and the uniqueness rules are checked above, so skip those queries.
     item = Item(**data)
     try:
-        item.full_clean(exclude=["base_unit"], validate_unique=False, validate_constraints=False)
+        item.full_clean(exclude=["base_unit", "content_unit"], validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         for field, messages in exc.message_dict.items():
             errors.setdefault(field, []).extend(messages)

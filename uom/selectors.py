@@ -1,25 +1,29 @@
 """Reads for units."""
 
-from uom.models import Unit, UnitAlias, normalize_alias
+from uom.errors import ConversionError
+from uom.models import Unit, normalize_alias
+from uom.registry import resolve_unit
 
 
 def unit_resolve(text: str, *, system=None, cache: dict | None = None) -> Unit | None:
-    """Find the unit a source means by ``text``: the hub code first, then the system's alias, then a global alias.
+    """The hub ``Unit`` a source means by ``text``, or None.
 
+    Resolution follows the unit registry (``uom.registry``): the system's own aliases first (an X12 feed's
+    ``CA`` is a case), then hub codes, UN/ECE Rec 20 and Rec 21 codes (``MGM``, ``XBX``), global aliases
+    and UCUM codes. A code the registry knows but the hub has no ``Unit`` row for gives None.
     ``cache`` (a dict shared over a batch) saves a query per repeated look-up.
     """
     if not text or not str(text).strip():
         return None
-    key = ("unit", getattr(system, "pk", None), normalize_alias(text))
+    key = ("unit", getattr(system, "pk", system), normalize_alias(text))
     if cache is not None and key in cache:
         return cache[key]
-    unit = Unit.objects.filter(code__iexact=str(text).strip()).first()
-    if unit is None:
-        aliases = UnitAlias.objects.select_related("unit").filter(normalized=key[2])
-        alias = (aliases.filter(system=system).first() if system is not None else None) or aliases.filter(
-            system__isnull=True
-        ).first()
-        unit = alias.unit if alias else None
+    try:
+        code = resolve_unit(text, system=system).code
+    except ConversionError:
+        unit = None
+    else:
+        unit = Unit.objects.filter(code=code).first()
     if cache is not None:
         cache[key] = unit
     return unit

@@ -4,3 +4,4 @@ from uom.api import views
 
 router = SimpleRouter()
 router.register("units", views.UnitViewSet)
+router.register("uom/convert", views.UnitConvertViewSet, basename="uom-convert")
