@@ -6,9 +6,14 @@ class ItemsConfig(AppConfig):
     verbose_name = "Items"
 
     def ready(self):
+        from items import matching
+        from items.selectors import item_packaging, item_packaging_problems
         from items.serializers import ItemPayloadSerializer
         from items.services import item_create_from_payload
         from mdm import registry
+        from uom.conversions import register_packaging_provider
+
+        register_packaging_provider(item_packaging, checker=item_packaging_problems)
 
         registry.register(
             registry.EntitySpec(
@@ -21,5 +26,6 @@ class ItemsConfig(AppConfig):
                     str(p.get(key) or "") for key in ("description", "manufacturer_part_number")
                 ).strip(),
                 api_path="items",
+                matching=matching.ADAPTER,
             )
         )

@@ -6,7 +6,19 @@ from django.contrib import admin
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from mdm.models import Crosswalk, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem, StewardTask
+from mdm.models import (
+    Crosswalk,
+    IngestBatch,
+    MatchCandidate,
+    MatchDecision,
+    MatchKey,
+    MatchModel,
+    MatchRun,
+    QuarantinedRecord,
+    SourceRecord,
+    SourceSystem,
+    StewardTask,
+)
 from mdm.payload_secrets import masked, secret_paths
 
 admin.site.site_header = "MDM hub administration"
@@ -132,3 +144,52 @@ class StewardTaskAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(MatchRun)
+class MatchRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "entity_type",
+        "mode",
+        "status",
+        "records",
+        "candidate_pairs",
+        "match_pairs",
+        "review_pairs",
+        "auto_linked",
+        "created_golden",
+        "started_at",
+        "duration_seconds",
+    ]
+    list_filter = ["entity_type", "mode", "status"]
+
+
+@admin.register(MatchCandidate)
+class MatchCandidateAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["id", "entity_type", "kind", "left_ref", "right_ref", "probability", "band", "status", "priority"]
+    list_filter = ["entity_type", "kind", "band", "status"]
+    search_fields = ["=left_ref", "=right_ref"]
+    show_full_result_count = False
+
+
+@admin.register(MatchDecision)
+class MatchDecisionAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["entity_type", "left_ref", "right_ref", "is_match", "decided_by", "decided_at"]
+    list_filter = ["entity_type", "is_match"]
+    search_fields = ["=left_ref", "=right_ref"]
+
+
+@admin.register(MatchKey)
+class MatchKeyAdmin(ReadOnlyAdmin):
+    """Derived data (rebuilt by batch runs, refreshed on every golden record save); shown for troubleshooting."""
+
+    list_display = ["entity_type", "key", "golden_id"]
+    list_filter = ["entity_type"]
+    search_fields = ["=key", "=golden_id"]
+    show_full_result_count = False
+
+
+@admin.register(MatchModel)
+class MatchModelAdmin(ReadOnlyAdmin):
+    list_display = ["entity_type", "trained_at", "trained_on", "run"]

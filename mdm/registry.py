@@ -13,6 +13,25 @@ from django.apps import apps
 
 
 @dataclass(frozen=True)
+class MatchingAdapter:
+    """How the matching engine sees one entity type: a flat record per golden record or source payload.
+
+    ``spec`` is the engine's field spec (the same dict a spec file holds; the id field is ``id``).
+    """
+
+    spec: dict
+    golden_rows: Callable[[list[int] | None], Any]
+    """``golden_rows(ids)`` yields flat rows (``id`` = the golden pk) of the given golden records, or of every
+    matchable one when ``ids`` is None. Rows are dicts with the spec's field names; lists for multi fields."""
+    source_row: Callable[[dict], dict]
+    """A flat row (without ``id``) from a source record's standardized payload."""
+    watch: tuple[tuple[str, str], ...] = ()
+    """Child models whose saves change a golden record's row: ``(app_label.Model, golden fk attname)``."""
+    create_new: bool = True
+    """Create a golden record for a source record that matches nothing (incremental matching)."""
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     entity_type: str
     """Stable key used in the API, in source records and in crosswalks: ``supplier``, ``item``..."""
@@ -30,6 +49,9 @@ class EntitySpec:
     """The golden records' list endpoint under /api/v1/, e.g. ``suppliers``."""
     secret_paths: tuple[str, ...] = ()
     """Dotted paths of secret payload values (``bank_accounts.*.iban``): sealed at rest, masked on display."""
+
+    matching: MatchingAdapter | None = None
+    """How duplicates of this entity type are found (``None``: not matched)."""
 
     @property
     def model(self):

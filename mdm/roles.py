@@ -20,10 +20,12 @@ def role_permissions(all_perms):
         p for p in all_perms if p.split(".")[0] in set(settings.MDM_DOMAIN_APPS) and (".add_" in p or ".change_" in p)
     }
     ingest = {"mdm.add_sourcerecord", "mdm.view_sourcerecord"}
+    # Stewards decide match proposals, start match runs and work the task list.
+    stewardship = {"mdm.change_matchcandidate", "mdm.add_matchrun", "mdm.change_stewardtask"}
     return {
         VIEWER: view,
-        STEWARD: view | golden_write | ingest,
-        APPROVER: view | golden_write | ingest,
+        STEWARD: view | golden_write | ingest | stewardship,
+        APPROVER: view | golden_write | ingest | stewardship,
         INTEGRATION: view | ingest,
     }
 

@@ -228,6 +228,9 @@ SPECTACULAR_SETTINGS = {
         "RecordStatusEnum": "mdm.choices.RecordStatus",
         "IngestBatchStatusEnum": "mdm.models.sources.IngestBatch.Status",
         "QuarantineStatusEnum": "mdm.models.sources.QuarantinedRecord.Status",
+        "ContractKindEnum": "contracts.choices.ContractKind",
+        "CandidateBandEnum": "mdm.models.matching.MatchCandidate.Band",
+        "MatchBandEnum": ["match", "review", "distinct"],
     },
 }
 
@@ -235,6 +238,15 @@ SPECTACULAR_SETTINGS = {
 INGEST_MAX_BATCH = int(os.environ.get("INGEST_MAX_BATCH", 1000))
 # Request bodies up to this size are accepted (a full batch of rich payloads fits comfortably).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 20 * 1024 * 1024))
+
+# --- Price checks (contracts.checks) ------------------------------------------------------------
+# A task for each active contract ending within this many days; a price anomaly is a price per base unit
+# whose robust z-score (|x - median| / 1.4826 MAD) is above the threshold and that is at least the minimum
+# deviation (a fraction: 0.10 = 10 %) from the median of at least MIN_LINES prices of the item.
+MDM_CONTRACT_EXPIRY_WARNING_DAYS = int(os.environ.get("MDM_CONTRACT_EXPIRY_WARNING_DAYS", 60))
+MDM_PRICE_ANOMALY_THRESHOLD = os.environ.get("MDM_PRICE_ANOMALY_THRESHOLD", "3.5")
+MDM_PRICE_ANOMALY_MIN_LINES = int(os.environ.get("MDM_PRICE_ANOMALY_MIN_LINES", 3))
+MDM_PRICE_ANOMALY_MIN_DEVIATION = os.environ.get("MDM_PRICE_ANOMALY_MIN_DEVIATION", "0.10")
 
 # --- Celery -------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
@@ -273,6 +285,19 @@ LOGGING = {
 }
 
 # Domain apps that register entities with the MDM machinery and contribute API routes.
+# Matching (mdm.matching): batch runs train the model by EM once the master has
+# MDM_MATCH_MIN_TRAINING_RECORDS records (the kinds' default weights before that); online look-ups skip blocking keys held by more than MDM_MATCH_KEY_CAP golden
+# records and score at most MDM_MATCH_ONLINE_CANDIDATES of them; incremental matching proposes up to
+# MDM_MATCH_REVIEW_TOP_K golden records per source record for review, creates golden records for new
+# entities (MDM_MATCH_CREATE_NEW) and runs after every ingest batch that stored records (MDM_MATCH_ON_INGEST).
+MDM_MATCH_KEY_CAP = int(os.environ.get("MDM_MATCH_KEY_CAP", 500))
+MDM_MATCH_ONLINE_CANDIDATES = int(os.environ.get("MDM_MATCH_ONLINE_CANDIDATES", 50))
+MDM_MATCH_REVIEW_TOP_K = int(os.environ.get("MDM_MATCH_REVIEW_TOP_K", 3))
+MDM_MATCH_MIN_TRAINING_RECORDS = int(os.environ.get("MDM_MATCH_MIN_TRAINING_RECORDS", 1000))
+MDM_MATCH_UNTRAINED_PRIOR = float(os.environ.get("MDM_MATCH_UNTRAINED_PRIOR", 0.01))
+MDM_MATCH_CREATE_NEW = env_bool("MDM_MATCH_CREATE_NEW", True)
+MDM_MATCH_ON_INGEST = env_bool("MDM_MATCH_ON_INGEST", True)
+
 MDM_DOMAIN_APPS = ["uom", "suppliers", "items", "contracts"]
 MDM_API_ROUTERS = [
     "mdm.api.urls.router",

@@ -1,4 +1,5 @@
 from .golden import GoldenChild, GoldenQuerySet, GoldenRecord, GoldenRecordDeleteError, StaleVersionError
+from .matching import MatchCandidate, MatchDecision, MatchKey, MatchModel, MatchRun
 from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
 from .tasks import StewardTask
 
@@ -10,6 +11,11 @@ __all__ = [
     "GoldenRecordDeleteError",
     "ImmutableRowError",
     "IngestBatch",
+    "MatchCandidate",
+    "MatchDecision",
+    "MatchKey",
+    "MatchModel",
+    "MatchRun",
     "QuarantinedRecord",
     "SourceRecord",
     "SourceSystem",

@@ -115,13 +115,15 @@ def source_records_ingest(
     channel: str = IngestBatch.Channel.API,
     filename: str = "",
     max_batch: int | None = None,
+    match: bool | None = None,
 ) -> IngestResult:
     """Store a batch of source payloads for one system and entity type.
 
     For each record: the same (system, external id, payload hash) as the current version is
     ``unchanged``; a new or changed payload that validates becomes a new immutable version
     (``stored``, the previous version kept); one that fails validation is ``rejected`` and kept in
-    quarantine with its field-level reasons. Batch-level problems (unknown entity type, duplicate
+    quarantine with its field-level reasons. After commit, stored records of a matched entity type are
+    matched in a worker (``match``; default: the MDM_MATCH_ON_INGEST setting). Batch-level problems (unknown entity type, duplicate
     external ids, too many records) raise :class:`IngestBatchError` and write nothing.
     """
     max_batch = max_batch or settings.INGEST_MAX_BATCH
@@ -240,4 +242,16 @@ def source_records_ingest(
     batch.status = IngestBatch.Status.DONE
     batch.finished_at = timezone.now()
     batch.save(update_fields=["stored", "unchanged", "rejected", "status", "finished_at"])
+    stored_ids = [r.source_record_id for r in results if r.outcome == IngestOutcome.STORED]
+    if match is None:
+        match = settings.MDM_MATCH_ON_INGEST
+    if stored_ids and spec.matching is not None and match:
+        transaction.on_commit(lambda: _enqueue_matching(entity_type, stored_ids, actor))
     return IngestResult(batch=batch, results=results)
+
+
+def _enqueue_matching(entity_type: str, source_record_ids: list[int], actor) -> None:
+    """After the batch commits: match its new records in a worker (incremental matching)."""
+    from mdm.tasks import match_source_records_task
+
+    match_source_records_task.delay(entity_type, source_record_ids, actor.pk if actor is not None else None)

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from mdm import registry, roles
 from mdm.demo.generator import ENTITY_ORDER, ODOO, DemoData, generate
 from mdm.models import IngestBatch, SourceRecord, SourceSystem
+from mdm.services import matching
 from mdm.services.golden import golden_create_from_source
 from mdm.services.ingest import IngestBatchError, source_records_ingest
 
@@ -85,7 +86,9 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"Stage '{entity_type}' failed and was rolled back (earlier stages are kept): {exc}"
                 ) from exc
+        runs = self._match(actor, quiet)
         self._summary(data, outcomes, golden_created, failures, skipped, users)
+        self._match_summary(runs)
 
     # ----------------------------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Command(BaseCommand):
                         records=[{"external_id": r.external_id, "payload": r.payload} for r in chunk],
                         actor=actor,
                         channel=IngestBatch.Channel.DEMO,
+                        match=False,  # matched below, in one run per entity type, once the master exists
                     )
                     outcomes[(feed.name, entity_type)].update(r.outcome for r in result.results)
                     bar.update(len(chunk))
@@ -165,6 +169,26 @@ class Command(BaseCommand):
                     except Exception as exc:  # any failure is reported, never lost
                         failures.append((entity_type, record.external_id, _message(exc)))
                 bar.update(1)
+
+    def _match(self, actor, quiet) -> list:
+        """A batch run over the master (blocking keys, the model, duplicate proposals), then the distributor and
+        GPO records matched against it (link, propose, create), so the steward inbox has real work in it."""
+        runs = []
+        for entity_type in matching.matching_entity_types():
+            if not quiet:
+                self.stdout.write(f"matching {entity_type} records ...")
+            runs.append(matching.match_run(entity_type, actor=actor))
+            runs.append(matching.match_source_records(entity_type, actor=actor))
+        return runs
+
+    def _match_summary(self, runs) -> None:
+        write = self.stdout.write
+        write(self.style.MIGRATE_HEADING("Matching"))
+        for run in runs:
+            write(
+                f"  {run.entity_type:<10}{run.get_mode_display():<46} linked {run.auto_linked:>5}  "
+                f"created {run.created_golden:>5}  for review {run.review_pairs:>5}  ({run.duration_seconds} s)"
+            )
 
     def _summary(self, data, outcomes, golden_created, failures, skipped, users):
         write = self.stdout.write
