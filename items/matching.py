@@ -71,8 +71,16 @@ def source_row(standardized: dict) -> dict:
     }
 
 
+def label(row: dict) -> str:
+    description = " ".join(str(row.get("description") or "").split())
+    description = description if len(description) <= 80 else description[:79] + "…"
+    extra = " · ".join(str(row.get(key)) for key in ("manufacturer", "part_number") if row.get(key))
+    return f"{description} ({extra})" if extra else description
+
+
 ADAPTER = MatchingAdapter(
     spec=SPEC,
+    label=label,
     golden_rows=golden_rows,
     source_row=source_row,
     watch=(("items.ItemPackagingLevel", "item_id"),),

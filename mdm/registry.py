@@ -29,6 +29,8 @@ class MatchingAdapter:
     """Child models whose saves change a golden record's row: ``(app_label.Model, golden fk attname)``."""
     create_new: bool = True
     """Create a golden record for a source record that matches nothing (incremental matching)."""
+    label: Callable[[dict], str] = field(default=lambda row: str(row.get("id", "")))
+    """A short human label for a flat row (match results, the review inbox)."""
 
 
 @dataclass(frozen=True)

@@ -85,8 +85,14 @@ def source_row(standardized: dict) -> dict:
     }
 
 
+def label(row: dict) -> str:
+    place = ", ".join(str(row.get(key)) for key in ("city", "country") if row.get(key))
+    return f"{row.get('name') or ''} ({place})" if place else str(row.get("name") or "")
+
+
 ADAPTER = MatchingAdapter(
     spec=SPEC,
+    label=label,
     golden_rows=golden_rows,
     source_row=source_row,
     watch=(("suppliers.SupplierAlias", "supplier_id"), ("suppliers.SupplierAddress", "supplier_id")),

@@ -125,10 +125,8 @@ def online_match_viewset(spec) -> type[viewsets.ViewSet]:
             serializer.is_valid(raise_exception=True)
             record = {name: value for name, value in serializer.validated_data.items() if value is not None}
             results = matching.match_online(spec.entity_type, record, top_k=top_k)
-            names = {obj.pk: str(obj) for obj in spec.model.objects.filter(pk__in=[r["golden_id"] for r in results])}
             for result in results:
                 result["url"] = request.build_absolute_uri(f"/api/v1/{spec.api_path}/{result['golden_id']}/")
-                result["display"] = names.get(result["golden_id"], "")
             return Response(OnlineMatchResultSerializer(results, many=True).data)
 
     OnlineMatchViewSet.__name__ = f"{spec.label.replace(' ', '')}OnlineMatchViewSet"

@@ -294,12 +294,14 @@ def match_online(entity_type: str, record: dict, *, top_k: int = 10) -> list[dic
     if not ids:
         return []
     rows = [_row_for_engine(row, golden_ref(row["id"])) for row in adapter.golden_rows(ids)]
+    labels = {row["id"]: adapter.label(row) for row in rows}
     query = _row_for_engine(record, "query")
     results = []
     for ref, probability, explanation in matcher.match_one(query, rows, top_k=top_k):
         results.append(
             {
                 "golden_id": int(ref.split(":", 1)[1]),
+                "display": labels.get(ref, ""),
                 "probability": probability,
                 "band": matcher.band(probability),
                 "explanation": explanation.to_dict(),

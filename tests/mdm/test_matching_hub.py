@@ -84,7 +84,7 @@ def test_online_match_finds_the_supplier_and_explains(master, api):
     assert response.status_code == 200, response.json()
     results = response.json()
     assert results[0]["golden_id"] == master["V1"].pk
-    assert results[0]["display"] == "Medline Industries, LP"
+    assert results[0]["display"] == "Medline Industries, LP (Northfield, US)"
     assert results[0]["url"].endswith(f"/api/v1/suppliers/{master['V1'].pk}/")
     explanation = results[0]["explanation"]
     total = explanation["prior_weight"] + sum(field["weight"] for field in explanation["fields"])
