@@ -68,6 +68,8 @@ class ContractPriceAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
         "item",
         "unit",
         "price",
+        "price_per_base_unit",
+        "base_unit",
         "min_quantity",
         "start_date",
         "end_date",
@@ -76,9 +78,11 @@ class ContractPriceAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
     ]
     list_filter = ["status", TermListFilter, "contract__kind", "contract__currency"]
     search_fields = ["contract__number", "item__description"]
-    list_select_related = ["contract", "contract__supplier", "item", "unit"]
+    list_select_related = ["contract", "contract__supplier", "item", "unit", "base_unit"]
     raw_id_fields = ["contract", "item"]
     autocomplete_fields = ["unit"]
+    # Computed from the item's packaging on every save (ContractPrice.save); shown, never typed in.
+    readonly_fields = ["price_per_base_unit", "base_unit"]
 
     @admin.display(description="Supplier", ordering="contract__supplier__legal_name")
     def supplier(self, obj):

@@ -6,9 +6,21 @@ class ContractsConfig(AppConfig):
     verbose_name = "Contracts and prices"
 
     def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from contracts import signals
         from contracts.serializers import ContractPayloadSerializer, ContractPricePayloadSerializer
         from contracts.services import contract_create_from_payload, contract_price_create_from_payload
         from mdm import registry
+
+        # Prices per base unit follow the item's packaging (contracts may know items; items never know contracts).
+        post_save.connect(signals.item_saved, sender="items.Item", dispatch_uid="contracts.item_saved")
+        for signal in (post_save, post_delete):
+            signal.connect(
+                signals.packaging_level_changed,
+                sender="items.ItemPackagingLevel",
+                dispatch_uid=f"contracts.packaging_level_{'saved' if signal is post_save else 'deleted'}",
+            )
 
         registry.register(
             registry.EntitySpec(

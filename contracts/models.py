@@ -4,9 +4,18 @@ Dates are whole days and **inclusive at both ends**: a contract (or price) with 
 2025-01-01 and ``end_date`` 2025-12-31 applies on 31 December 2025 and not on 1 January 2026.
 Expiry is derived from the dates (see :meth:`Contract.term`), never stored; the stored ``status``
 (active, inactive, retired) is the record's lifecycle, set by stewards.
+
+Every price line also carries its **price per base unit**: the price divided by how many of the item's
+base units one price unit holds (a case of 10 boxes of 100 each is 1,000 EA), rounded half-even to
+:data:`PER_BASE_UNIT_PLACES` decimal places, and the base unit it is expressed in. It is computed by
+the write services from the item's packaging (``uom.conversions``) and recomputed when the packaging
+changes (``contracts.services.contract_prices_recompute``). A price whose unit can't be converted to
+the item's base unit keeps a null figure; the nightly price checks open a steward task for it.
 """
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -18,6 +27,30 @@ from contracts.choices import ContractKind, ContractTerm
 from mdm.choices import RecordStatus
 from mdm.identifiers import clean_currency
 from mdm.models import GoldenRecord
+
+PER_BASE_UNIT_PLACES = 10
+"""Decimal places of the stored price per base unit (0.0000000001 of the currency): a box of 12 at 10.00
+is 0.8333333333 per each. Computed exactly with fractions and rounded once, half-even; never a float."""
+
+
+def per_base_unit(price: Decimal, base_units_per_unit: Decimal | Fraction) -> Decimal:
+    """``price`` of one unit holding ``base_units_per_unit`` base units, per base unit.
+
+    Exact until one half-even rounding to :data:`PER_BASE_UNIT_PLACES` places:
+
+    >>> per_base_unit(Decimal("104.5"), Decimal("1000"))
+    Decimal('0.1045000000')
+    >>> per_base_unit(Decimal("10"), Fraction(1, 30))  # 10.00 per mL, 30 mL per vial
+    Decimal('300.0000000000')
+    """
+    factor = Fraction(base_units_per_unit)
+    if factor <= 0:
+        raise ValueError(f"a unit holds a positive number of base units, not {base_units_per_unit}")
+    scaled = Fraction(Decimal(price)) / factor * 10**PER_BASE_UNIT_PLACES
+    whole, rest = divmod(scaled.numerator, scaled.denominator)
+    if 2 * rest > scaled.denominator or (2 * rest == scaled.denominator and whole % 2):
+        whole += 1
+    return Decimal(whole).scaleb(-PER_BASE_UNIT_PLACES)
 
 
 def validate_currency(value):
@@ -101,6 +134,9 @@ class Contract(GoldenRecord):
         return self.status == RecordStatus.ACTIVE and self.term(on_date) == ContractTerm.IN_EFFECT
 
 
+_PER_BASE_INPUTS = {"price", "unit", "unit_id", "item", "item_id"}
+
+
 class ContractPrice(GoldenRecord):
     """The price of an item on a contract, per ``unit`` and from ``min_quantity`` units on (a tier).
 
@@ -125,12 +161,35 @@ class ContractPrice(GoldenRecord):
     )
     start_date = models.DateField(help_text="First day the price applies (inclusive).")
     end_date = models.DateField(help_text="Last day the price applies (inclusive).")
+    price_per_base_unit = models.DecimalField(
+        max_digits=24,
+        decimal_places=PER_BASE_UNIT_PLACES,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The price of one of the item's base units (``base_unit``), computed from the item's packaging; "
+        "empty when ``unit`` can't be converted to the base unit.",
+    )
+    base_unit = models.ForeignKey(
+        "uom.Unit",
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The item's base unit that ``price_per_base_unit`` is expressed in.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(price_per_base_unit__gte=0),
+                name="contract_price_per_base_unit_not_negative",
+                violation_error_message="A price per base unit cannot be negative.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(price__gte=0),
                 name="contract_price_not_negative",
@@ -205,6 +264,36 @@ class ContractPrice(GoldenRecord):
                 "End or retire the other price first: a tier has one price on any day."
             ]
         }
+
+    def save(self, *args, **kwargs):
+        # The per-base-unit figure follows the price, its unit and its item on every save (admin edits too).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or _PER_BASE_INPUTS & set(update_fields):
+            self.refresh_price_per_base_unit()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "price_per_base_unit", "base_unit"}
+        super().save(*args, **kwargs)
+
+    def refresh_price_per_base_unit(self, packaging=None) -> str:
+        """Set ``price_per_base_unit`` and ``base_unit`` from the item's packaging (read when not given).
+
+        Returns "" when the figure was computed, else why the price's unit can't be converted to the
+        item's base unit (then the figure is None). Does not save.
+        """
+        from uom.conversions import ConversionError, item_conversion, packaging_for_item
+
+        self.price_per_base_unit = None
+        self.base_unit_id = self.item.base_unit_id if self.item_id else None
+        if self.price in (None, "") or not (self.item_id and self.unit_id):
+            return "The price has no amount, item or unit yet."
+        try:
+            packaging = packaging or packaging_for_item(self.item_id)
+            # The exact factor (a fraction: 1 mL of a 30 mL vial is 1/30 vial), not a rounded Decimal.
+            factor = item_conversion(packaging, 1, self.unit.code, packaging.base_unit).factor
+        except ConversionError as exc:
+            return str(exc)
+        self.price_per_base_unit = per_base_unit(Decimal(self.price), factor)
+        return ""
 
     def term(self, on_date: dt.date | None = None) -> str:
         """``pending``, ``in_effect`` or ``expired`` on ``on_date`` (default today), from the price's own dates."""

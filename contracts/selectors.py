@@ -15,7 +15,7 @@ def contract_list() -> QuerySet[Contract]:
 
 def contract_price_list() -> QuerySet[ContractPrice]:
     """Prices with contract, supplier, item and unit loaded: a constant number of queries for a page."""
-    return ContractPrice.objects.select_related("contract__supplier", "item", "unit")
+    return ContractPrice.objects.select_related("contract__supplier", "item", "unit", "base_unit")
 
 
 def in_effect_on(on_date: dt.date, prefix: str = "") -> Q:

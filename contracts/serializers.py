@@ -9,10 +9,11 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from contracts.choices import ContractKind
-from mdm.identifiers import clean_currency
-from mdm.payload_fields import OptionalCharField
+from mdm.identifiers import clean_currency, clean_gtin
+from mdm.payload_fields import IdentifierField, OptionalCharField, run_cleaner
 from uom.serializers import UnitCodeField
 
 
@@ -62,8 +63,19 @@ class ContractPayloadSerializer(serializers.Serializer):
 
 
 class ContractPricePayloadSerializer(serializers.Serializer):
+    """A price line. GPO and distributor files name the item by GTIN or manufacturer part number
+    (``item_gtin``, ``item_part_number``): used when the ``item`` external id is not linked to a golden item."""
+
     contract = ExternalIdField(help_text="External id of the contract in the same source system.")
     item = ExternalIdField(help_text="External id of the item in the same source system.")
+    # Optional and left out of the standardized payload when absent (default=empty).
+    item_gtin = IdentifierField(
+        clean_gtin, default=empty, help_text="GTIN of the item at any packaging level (stored as 14 digits)."
+    )
+    item_part_number = OptionalCharField(max_length=100, default=empty, help_text="Manufacturer part number.")
+    item_manufacturer = OptionalCharField(max_length=255, default=empty, help_text="Manufacturer, as written.")
+    item_description = OptionalCharField(max_length=2000, default=empty, help_text="As written (for stewards).")
+    currency = OptionalCharField(max_length=8, default=empty, help_text="ISO 4217; must be the contract's currency.")
     unit = UnitCodeField(max_length=64)
     price = serializers.DecimalField(
         max_digits=14,
@@ -84,12 +96,27 @@ class ContractPricePayloadSerializer(serializers.Serializer):
         min_value=1,
         error_messages={"min_value": "The minimum quantity (the tier) is at least 1."},
     )
+    max_quantity = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Upper end of the tier as the source states it (checked against the other tiers, not stored).",
+        error_messages={"min_value": "The maximum quantity of a tier is at least 1."},
+    )
     start_date = serializers.DateField()
     end_date = serializers.DateField()
 
     def validate_min_quantity(self, value):
         return 1 if value is None else value
 
+    def validate_currency(self, value):
+        return run_cleaner(clean_currency, value) if value else ""
+
     def validate(self, attrs):
         _date_order(attrs)
+        low, high = attrs.get("min_quantity") or 1, attrs.get("max_quantity")
+        if high is not None and high < low:
+            raise serializers.ValidationError(
+                {"max_quantity": [f"The tier's maximum quantity {high} is below its minimum quantity {low}."]}
+            )
         return attrs

@@ -24,26 +24,32 @@ def packaging_level_by_gtin(gtin: str) -> ItemPackagingLevel | None:
 def item_packaging(item_id: int):
     """Item ``item_id``'s packaging as ``uom.conversions.Packaging`` (hub unit codes, base level first).
 
-    One query (two for an item without packaging rows). Raises ``uom.conversions.ConversionError`` (code
-    ``unknown_item``, field ``item``) when there is no such item. Registered with uom at start-up as its
-    packaging provider.
+    One query for an item with packaging levels (two without). Raises ``uom.conversions.ConversionError``
+    (code ``unknown_item``, field ``item``) when there is no such item. Registered with uom at start-up as
+    its packaging provider.
     """
-    from uom.conversions import ConversionError, Packaging, PackagingLevel, tidy
+    from uom.conversions import ConversionError, Packaging, PackagingLevel
 
+    item_fields = ("item__base_unit__code", "item__content_quantity", "item__content_unit__code")
     rows = list(
         ItemPackagingLevel.objects.filter(item_id=item_id)
-        .select_related("unit", "item__base_unit", "item__content_unit")
         .order_by("level")
+        .values_list("level", "unit__code", "quantity", "gtin", *item_fields)
     )
-    item = rows[0].item if rows else Item.objects.select_related("base_unit", "content_unit").filter(pk=item_id).first()
-    if item is None:
-        raise ConversionError("unknown_item", f"There is no item {item_id}.", "item")
-    levels = tuple(PackagingLevel(level=r.level, unit=r.unit.code, quantity=r.quantity, gtin=r.gtin) for r in rows)
+    if rows:
+        base_unit, content_quantity, content_unit = rows[0][4:]
+        levels = tuple(PackagingLevel(level=r[0], unit=r[1], quantity=r[2], gtin=r[3]) for r in rows)
+    else:
+        item = Item.objects.filter(pk=item_id).values_list("base_unit__code", "content_quantity", "content_unit__code")
+        if not item:
+            raise ConversionError("unknown_item", f"There is no item {item_id}.", "item")
+        base_unit, content_quantity, content_unit = item[0]
+        levels = (PackagingLevel(level=0, unit=base_unit, quantity=1),)
     return Packaging(
-        base_unit=item.base_unit.code,
-        levels=levels or (PackagingLevel(level=0, unit=item.base_unit.code, quantity=1),),
-        content_quantity=tidy(item.content_quantity) if item.content_quantity is not None else None,
-        content_unit=item.content_unit.code if item.content_unit_id else None,
+        base_unit=base_unit,
+        levels=levels,
+        content_quantity=content_quantity.normalize() if content_quantity is not None else None,
+        content_unit=content_unit or None,
     )
 
 
