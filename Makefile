@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint format migrate demo bench clean browser
+.PHONY: install run test lint format migrate demo bench bench-foundation bench-uom bench-prices bench-matching bench-matching-online clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,28 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: install
-	$(PY) -m bench.run
+# Benchmarks (figures with machine and date go in bench/RESULTS.md). The latency targets are set on PostgreSQL:
+# BENCH_DATABASE_URL is the server the scratch databases are created on.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdm_bench
+
+## bench: every benchmark (about an hour on 2 cores: 1M-record matching with Splink, 1M price lines)
+bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online
+
+bench-foundation: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run
+
+bench-uom: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.uom
+
+bench-prices: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.prices
+
+## bench-matching: our engine vs Splink (installed into bench/.venv-splink only) on Febrl3/4 and generated data
+bench-matching: install
+	$(PY) -m bench.matching.run $(BENCH_MATCHING_ARGS)
+
+bench-matching-online: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.matching_online
 
 clean:
 	rm -rf $(VENV) var
