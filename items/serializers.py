@@ -68,6 +68,32 @@ class ItemPayloadSerializer(serializers.Serializer):
                 errors["packaging"] = problems
             else:
                 errors["packaging"] = [problems.get(index, {}) for index in range(len(attrs["packaging"]))]
+        if not problems:
+            conflicts = self._pack_string_conflicts(attrs)
+            if conflicts:
+                errors["pack_string"] = conflicts
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _pack_string_conflicts(self, attrs) -> list[str]:
+        """A pack string that contradicts the packaging sent with it ("CS 10BX/100EA" against a case of 500 EA)
+        is refused; one that can't be read unambiguously is kept as the source wrote it, not guessed."""
+        from uom.conversions import ConversionError, Packaging, PackagingLevel
+        from uom.packstrings import pack_conflicts, pack_parse
+
+        text, levels = attrs.get("pack_string"), attrs.get("packaging") or []
+        if not text or not levels:
+            return []
+        code = lambda unit: getattr(unit, "code", unit)  # noqa: E731 - codes from serializers, units from services
+        packaging = Packaging(
+            base_unit=code(attrs["base_unit"]),
+            levels=tuple(
+                PackagingLevel(level=index, unit=code(level["unit"]), quantity=level["quantity"])
+                for index, level in enumerate(levels)
+            ),
+        )
+        try:
+            return pack_conflicts(pack_parse(text, system=self.context.get("system")), packaging)
+        except ConversionError:
+            return []

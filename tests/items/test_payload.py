@@ -182,3 +182,31 @@ class TestBadInput:
     def test_several_problems_are_reported_together(self, units):
         serializer = validate(drug(unspsc="12", ndc="0409488802", base_unit="XYZ"))
         assert set(serializer.errors) == {"unspsc", "ndc", "base_unit"}
+
+
+@pytest.mark.django_db
+class TestPackString:
+    """The pack string is checked against the packaging sent with it; unreadable ones are kept, not guessed."""
+
+    def test_a_consistent_pack_string_passes(self, units, odoo, gudid_payload):
+        assert validate(gudid_payload, odoo).is_valid()
+
+    def test_a_contradicting_pack_string_is_refused(self, units, odoo, gudid_payload):
+        serializer = validate({**gudid_payload, "pack_string": "CS 10BX/100EA"}, odoo)
+        message = " ".join(serializer.errors["pack_string"])
+        assert "BX" in message and "100" in message, message
+
+    def test_an_unreadable_pack_string_is_kept_as_written(self, units, odoo, gudid_payload):
+        serializer = validate({**gudid_payload, "pack_string": "see catalog page 12"}, odoo)
+        assert serializer.is_valid(), serializer.errors
+        assert serializer.validated_data["pack_string"] == "see catalog page 12"
+
+    def test_ingest_of_a_contradicting_pack_string_writes_nothing(self, api, units, gudid_payload):
+        body = {
+            "system": "odoo-prod",
+            "entity_type": "item",
+            "records": [{"external_id": "p1", "payload": {**gudid_payload, "pack_string": "CS 10BX/100EA"}}],
+        }
+        result = api.post(URL, body, format="json").json()["results"][0]
+        assert result["outcome"] == "rejected" and "pack_string" in result["errors"]
+        assert SourceRecord.objects.count() == Item.objects.count() == 0
