@@ -8,6 +8,7 @@ the trained model (``MatchModel``), runs (``MatchRun``), proposals (``MatchCandi
 """
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections import Counter
@@ -93,6 +94,14 @@ def _untrained_model(matcher):
     from mdm.matching import Model
 
     return Model.default(matcher.comparisons, prior=settings.MDM_MATCH_UNTRAINED_PRIOR)
+
+
+def _workers(requested: int | None) -> int | None:
+    """Processes the engine may fork: none inside a daemonic process (a Celery prefork child may not have
+    children), else as asked (the engine's default: the CPUs)."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    return requested
 
 
 def _row_for_engine(row: dict, ref: str) -> dict:
@@ -381,7 +390,7 @@ def match_run(entity_type: str, *, actor=None, workers: int | None = None) -> Ma
         from mdm.matching import Matcher, MatchSpec
 
         spec = MatchSpec.from_dict(adapter.spec)
-        engine = Matcher(spec)
+        engine = Matcher(spec, workers=_workers(workers))
         started = time.perf_counter()
         prepared = engine.prepare(rows)
         decisions = _decisions(entity_type, as_golden=True)
@@ -404,8 +413,8 @@ def match_run(entity_type: str, *, actor=None, workers: int | None = None) -> Ma
                 )
 
         started = time.perf_counter()
-        engine = Matcher(spec, model=model)
-        result = engine.dedupe(rows, decisions=decisions, model=model, **({"workers": workers} if workers else {}))
+        engine = Matcher(spec, model=model, workers=_workers(workers))
+        result = engine.dedupe(rows, decisions=decisions, model=model)
         timings["match"] = time.perf_counter() - started
 
         started = time.perf_counter()
