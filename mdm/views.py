@@ -6,12 +6,12 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from mdm import registry
-from mdm.models import IngestBatch, QuarantinedRecord, SourceSystem
+from mdm.models import IngestBatch, MatchCandidate, MatchRun, QuarantinedRecord, SourceSystem, StewardTask
 
 
 @login_required
 def home(request):
-    """Dashboard: golden-record counts per entity, recent ingest batches, open quarantine."""
+    """Dashboard: golden-record counts per entity, work waiting for stewards, recent ingest batches and match runs."""
     entities = []
     for spec in registry.all_specs():
         model = spec.model
@@ -36,6 +36,13 @@ def home(request):
         "quarantine_url": "/admin/mdm/quarantinedrecord/?status__exact=open"
         if request.user.is_staff
         else "/api/v1/quarantine/?status=open",
+        "proposals_open": MatchCandidate.objects.filter(status=MatchCandidate.Status.OPEN).count(),
+        "proposals_url": "/admin/mdm/matchcandidate/?status__exact=open"
+        if request.user.is_staff
+        else "/api/v1/match/candidates/?status=open",
+        "tasks_open": StewardTask.objects.filter(status=StewardTask.Status.OPEN).count(),
+        "tasks_url": "/admin/mdm/stewardtask/?status__exact=open" if request.user.is_staff else "",
+        "runs": MatchRun.objects.select_related("actor")[:5],
     }
     return render(request, "mdm/home.html", context)
 

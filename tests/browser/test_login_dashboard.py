@@ -38,6 +38,10 @@ def test_steward_logs_in_and_sees_counts(page, live_server, steward_login, scree
     assert page.locator("header nav a", has_text="Admin").count() == 0
     assert page.locator("table", has_text="odoo-prod").is_visible()
     assert "Nothing ingested yet." in page.content()
+    proposals = page.locator("a.card", has_text="match proposals waiting for review")
+    assert proposals.locator(".num").inner_text() == "0"
+    assert proposals.get_attribute("href") == "/api/v1/match/candidates/?status=open"
+    assert "No match runs yet." in page.content()
     page.screenshot(path=str(screenshot_dir / "dashboard.png"), full_page=True)
 
 
@@ -47,3 +51,28 @@ def test_wrong_password_is_refused_with_a_message(page, live_server, steward_log
     error.wait_for()
     assert "correct username and password" in error.inner_text()
     assert "/accounts/login/" in page.url
+
+
+def test_dashboard_shows_match_runs_and_waiting_proposals(page, live_server, steward_login, screenshot_dir):
+    from mdm.models import MatchCandidate, MatchRun
+
+    run = MatchRun.objects.create(entity_type="supplier", mode="incremental", status="done", records=12, auto_linked=9)
+    for n in range(3):
+        MatchCandidate.objects.create(
+            entity_type="supplier",
+            kind="link",
+            left_ref=f"c:{n + 1}",
+            right_ref="g:1",
+            right_golden_id=1,
+            probability=0.8,
+            match_weight=2.0,
+            band="review",
+            explanation={},
+            run=run,
+        )
+    log_in(page, live_server, "correct horse battery")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator("a.card", has_text="match proposals").locator(".num").inner_text() == "3"
+    row = page.locator("table tr", has_text="Incremental")
+    assert "supplier" in row.inner_text() and "12" in row.inner_text()
+    page.screenshot(path=str(screenshot_dir / "dashboard-matching.png"), full_page=True)
