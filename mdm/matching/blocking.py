@@ -21,12 +21,14 @@ the whole set (``sn_window``) adds pairs that no key found, e.g. names with typo
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
 
 import jellyfish
 import numpy as np
 
+from .arrays import unique
 from .prepared import Interner, Prepared
 
 GROUP_EXACT = 0
@@ -46,18 +48,27 @@ class KeySpace:
 
     def __init__(self):
         self.keys = Interner()
-        self._hash: list[int] = []
+        self._hash = np.zeros(0, dtype=np.int64)
         self._maps: dict[str, np.ndarray] = {}
 
     def kid(self, key: str) -> int:
-        before = len(self.keys)
-        k = self.keys.get(key)
-        if k == before:
-            self._hash.append(zlib.crc32(key.encode()))
-        return k
+        return self.keys.get(key)
+
+    def kids(self, keys: list[str]) -> list[int]:
+        """Ids of many keys at once."""
+        return self.keys.get_many(keys)
 
     def hashes(self) -> np.ndarray:
-        return np.asarray(self._hash, dtype=np.int64)
+        """crc32 of every key, by key id (computed once per key)."""
+        items = self.keys.items
+        if len(self._hash) < len(items):
+            ext = np.fromiter(
+                (zlib.crc32(k.encode()) for k in items[len(self._hash) :]),
+                dtype=np.int64,
+                count=len(items) - len(self._hash),
+            )
+            self._hash = np.concatenate([self._hash, ext])
+        return self._hash
 
     def map_for(self, name: str, items: list[str], make) -> np.ndarray:
         """``map[value id]`` = key id of ``make(value)`` (-1 = no key), extended as the vocabulary grows."""
@@ -65,9 +76,11 @@ class KeySpace:
         start = 0 if current is None else len(current)
         if start >= len(items):
             return current if current is not None else np.zeros(0, dtype=np.int64)
-        ext = np.fromiter(
-            ((self.kid(k) if (k := make(v)) else -1) for v in items[start:]), dtype=np.int64, count=len(items) - start
-        )
+        strings = [make(v) for v in items[start:]]
+        ext = np.full(len(strings), -1, dtype=np.int64)
+        present = [k for k, key in enumerate(strings) if key]
+        if present:
+            ext[present] = self.kids([strings[k] for k in present])
         new = ext if current is None else np.concatenate([current, ext])
         self._maps[name] = new
         return new
@@ -151,13 +164,14 @@ def key_entries(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             v1, v2 = vocab.field(f1).items, vocab.field(f2).items
             pair = u1[present].astype(np.int64) * (1 << 31) + u2[present]
             uniq, inv = np.unique(pair, return_inverse=True)
-            ids = np.fromiter(
-                (
-                    space.kid(f"ph:{f1}+{f2}:{_metaphone(v1[p >> 31])}|{_metaphone(v2[p & ((1 << 31) - 1)])}")
-                    for p in uniq.tolist()
+            ids = np.asarray(
+                space.kids(
+                    [
+                        f"ph:{f1}+{f2}:{_metaphone(v1[p >> 31])}|{_metaphone(v2[p & ((1 << 31) - 1)])}"
+                        for p in uniq.tolist()
+                    ]
                 ),
                 dtype=np.int64,
-                count=len(uniq),
             )
             add(all_rows[present], ids[inv], GROUP_EXACT)
     if org_field and part_field:
@@ -169,13 +183,11 @@ def key_entries(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if present.any():
             pair = ocol.uid[present].astype(np.int64) * (1 << 31) + first_part[present]
             uniq, inv = np.unique(pair, return_inverse=True)
-            ids = np.fromiter(
-                (
-                    space.kid(f"mpn:{org_items[p >> 31].split()[0]}:{part_items[p & ((1 << 31) - 1)]}")
-                    for p in uniq.tolist()
+            ids = np.asarray(
+                space.kids(
+                    [f"mpn:{org_items[p >> 31].split()[0]}:{part_items[p & ((1 << 31) - 1)]}" for p in uniq.tolist()]
                 ),
                 dtype=np.int64,
-                count=len(uniq),
             )
             add(all_rows[present], ids[inv], GROUP_EXACT)
     if not rows:
@@ -262,7 +274,7 @@ def candidate_pairs(preps: list[Prepared], config: BlockingConfig, link: bool = 
     if not parts:
         return np.zeros((0, 2), dtype=np.int64)
     pairs = np.concatenate(parts)
-    code = np.unique(pairs[:, 0] * total + pairs[:, 1])
+    code = unique(pairs[:, 0] * total + pairs[:, 1])
     out = np.stack([code // total, code % total], axis=1)
     if link:
         out[:, 1] -= split
@@ -270,19 +282,34 @@ def candidate_pairs(preps: list[Prepared], config: BlockingConfig, link: bool = 
 
 
 def _global_rank(preps: list[Prepared]) -> np.ndarray:
-    """Rank of each row (both sides of a link together) by standardized name, ties by record id."""
-    names: list[str] = []
-    for prep in preps:
-        parts = []
-        for fs in prep.spec.fields:
-            if fs.kind in ("org_name", "person_name", "text", "address") and fs.blocks:
-                items = prep.vocab.field(fs.name).items
-                parts.append([items[u] if u >= 0 else "" for u in prep.columns[fs.name].uid.tolist()])
-        names += ["\x1f".join(t) for t in zip(*parts, strict=True)] if parts else [""] * len(prep)
+    """Rank of each row (both sides of a link together) by standardized name, ties by record id.
+
+    The name is the tuple of the blocking text-like fields' standardized values (missing = ""). Each field's
+    distinct values are ranked once (a sort of the vocabulary), so rows sort as integer keys.
+    """
+    total = sum(len(p) for p in preps)
+    keys: list[np.ndarray] = []
+    spec = preps[0].spec
+    vocab = preps[0].vocab
+    for fs in spec.fields:
+        if fs.kind in ("org_name", "person_name", "text", "address") and fs.blocks:
+            items = vocab.field(fs.name).items
+            order = sorted(range(len(items)), key=items.__getitem__)
+            value_rank = np.empty(len(items) + 1, dtype=np.int64)
+            value_rank[np.asarray(order, dtype=np.int64) + 1] = np.arange(1, len(items) + 1)
+            value_rank[0] = 0  # missing ("") sorts first
+            uid = np.concatenate([p.columns[fs.name].uid for p in preps]).astype(np.int64)
+            keys.append(value_rank[uid + 1])
     ids = [rid for prep in preps for rid in prep.ids]
-    order = sorted(range(len(names)), key=lambda i: (names[i], ids[i]))
-    rank = np.empty(len(names), dtype=np.int64)
-    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(names), dtype=np.int64)
+    if all(a < b for a, b in zip(ids, itertools.islice(ids, 1, None), strict=False)):
+        # Rows already in string order of ids (the usual case: Matcher sorts records by id).
+        id_rank = np.arange(total, dtype=np.int64)
+    else:
+        id_rank = np.empty(total, dtype=np.int64)
+        id_rank[np.asarray(sorted(range(total), key=ids.__getitem__), dtype=np.int64)] = np.arange(total)
+    order = np.lexsort([id_rank, *reversed(keys)])
+    rank = np.empty(total, dtype=np.int64)
+    rank[order] = np.arange(total, dtype=np.int64)
     return rank
 
 

@@ -11,17 +11,20 @@ distinct value pairs only (``process.cpdist`` with ``processor=None`` on pre-sta
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from .arrays import unique_inverse
 from .prepared import Prepared
 from .spec import MatchSpec
 
 TOKEN_SLOTS = 12  # the rarest tokens of a value that token similarity looks at
-CHUNK = 200_000
+CHUNK = 100_000
+PARALLEL_MIN_PAIRS = 5_000
 
 
 @dataclass(frozen=True)
@@ -241,21 +244,45 @@ def _pairwise_unique(ua: np.ndarray, ub: np.ndarray, strings_a, strings_b, score
     if len(ua) == 0:
         return np.zeros(0, dtype=np.float32)
     key = ua.astype(np.int64) * (1 << 31) + ub.astype(np.int64)
-    uniq, inverse = np.unique(key, return_inverse=True)
+    uniq, inverse = unique_inverse(key)
     qa = (uniq >> 31).astype(np.int64)
     qb = (uniq & ((1 << 31) - 1)).astype(np.int64)
     left = [strings_a[i] for i in qa]
     right = [strings_b[i] for i in qb]
+    # Threads cost more to start than a few thousand comparisons take (online calls score tens of pairs).
+    workers = workers if len(left) >= PARALLEL_MIN_PAIRS else 1
     scores = process.cpdist(left, right, scorer=scorer, processor=None, workers=workers, **kwargs)
     return np.asarray(scores)[inverse]
 
 
+def _trim(m: np.ndarray) -> np.ndarray:
+    """A left-aligned padded id matrix without its all-padding right columns (fewer slots to cross-compare)."""
+    if m.shape[1] <= 1 or len(m) == 0:
+        return m
+    used = np.flatnonzero((m >= 0).any(0))
+    return m[:, : (int(used[-1]) + 1 if len(used) else 1)]
+
+
 def _set_overlap(ma: np.ndarray, mb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For padded id sets per pair: (count a, count b, a's items found in b, b's items found in a)."""
-    va = ma >= 0
-    vb = mb >= 0
-    eq = (ma[:, :, None] == mb[:, None, :]) & va[:, :, None]
-    return va.sum(1), vb.sum(1), eq.any(2).sum(1), eq.any(1).sum(1)
+    na = (ma >= 0).sum(1)
+    nb = (mb >= 0).sum(1)
+    fa = np.zeros(len(ma), dtype=np.int64)
+    fb = np.zeros(len(mb), dtype=np.int64)
+    # Only rows with items on both sides can overlap; sets of one item each (the usual case) compare directly.
+    both = (na > 0) & (nb > 0)
+    single = np.flatnonzero(both & (na == 1) & (nb == 1))
+    if len(single):
+        same = ma[single, 0] == mb[single, 0]
+        fa[single] = same
+        fb[single] = same
+    rows = np.flatnonzero(both & ((na > 1) | (nb > 1)))
+    if len(rows):
+        sa, sb = _trim(ma[rows]), _trim(mb[rows])
+        eq = (sa[:, :, None] == sb[:, None, :]) & (sa[:, :, None] >= 0)
+        fa[rows] = eq.any(2).sum(1)
+        fb[rows] = eq.any(1).sum(1)
+    return na, nb, fa, fb
 
 
 def levels_for(comp: Comparison, ctx: Context, a: np.ndarray, b: np.ndarray, workers: int = 1) -> np.ndarray:
@@ -313,9 +340,9 @@ def _levels_chunk(comp: Comparison, ctx: Context, a: np.ndarray, b: np.ndarray, 
         ra, rb = a[rest], b[rest]
         ia, wa = ctx.tokmat(left, comp.field)
         ib, wb = ctx.tokmat(right, comp.field)
-        ta, tb = ia[ra], ib[rb]
+        ta, tb = _trim(ia[ra]), _trim(ib[rb])
         eq = (ta[:, :, None] == tb[:, None, :]) & (ta[:, :, None] >= 0)
-        cos = np.einsum("pij,pi,pj->p", eq.astype(np.float32), wa[ra], wb[rb])
+        cos = np.einsum("pij,pi,pj->p", eq.astype(np.float32), wa[ra, : ta.shape[1]], wb[rb, : tb.shape[1]])
         words = left.vocab.field(comp.field + "#words").items
         wa_id, wb_id = cl.words[ra], cr.words[rb]
         both = (wa_id >= 0) & (wb_id >= 0)
@@ -356,11 +383,7 @@ def _levels_chunk(comp: Comparison, ctx: Context, a: np.ndarray, b: np.ndarray, 
         lv[present & (fa > 0)] = 1
         rest = np.flatnonzero(present & (fa == 0))
         if len(rest):
-            codes = left.vocab.codes.items
-            contained = np.fromiter(
-                (_contains(ma[k], mb[k], codes) for k in rest.tolist()), dtype=bool, count=len(rest)
-            )
-            lv[rest] = np.where(contained, 2, 3)
+            lv[rest] = np.where(_contains_any(_trim(ma[rest]), _trim(mb[rest]), left.vocab.codes.items), 2, 3)
         return lv
 
     if kind == "identifier":
@@ -405,22 +428,58 @@ def _swapped(x: str, y: str) -> bool:
     return len(x) == 8 and len(y) == 8 and x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6]
 
 
-def _contains(ra: np.ndarray, rb: np.ndarray, codes: list[str]) -> bool:
-    sa = [codes[i] for i in ra if i >= 0]
-    sb = [codes[i] for i in rb if i >= 0]
-    for x in sa:
-        for y in sb:
-            short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-            if len(short) >= 4 and short in long_:
-                return True
-    return False
+def _contains_any(ma: np.ndarray, mb: np.ndarray, codes: list[str]) -> np.ndarray:
+    """Per row: does a code of ``ma`` contain one of ``mb`` or the reverse (the shorter at least 4 characters)?
+
+    Each distinct (code, code) pair is tested once.
+    """
+    out = np.zeros(len(ma), dtype=bool)
+    if len(ma) == 0:
+        return out
+    both = (ma[:, :, None] >= 0) & (mb[:, None, :] >= 0)
+    row, i, j = np.nonzero(both)
+    if len(row) == 0:
+        return out
+    x = ma[row, i].astype(np.int64)
+    y = mb[row, j].astype(np.int64)
+    uniq, inverse = unique_inverse(x * (1 << 31) + y)
+    hit = np.fromiter(
+        (_contains_pair(codes[k >> 31], codes[k & ((1 << 31) - 1)]) for k in uniq.tolist()),
+        dtype=bool,
+        count=len(uniq),
+    )
+    out[row[hit[inverse]]] = True
+    return out
+
+
+def _contains_pair(x: str, y: str) -> bool:
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    return len(short) >= 4 and short in long_
 
 
 def all_levels(comps: list[Comparison], ctx: Context, a: np.ndarray, b: np.ndarray, workers: int = 1) -> np.ndarray:
     """(n_pairs, n_comparisons) uint8 levels."""
     out = np.zeros((len(a), len(comps)), dtype=np.uint8)
-    for c, comp in enumerate(comps):
-        out[:, c] = levels_for(comp, ctx, a, b, workers)
+    if workers <= 1 or len(a) <= CHUNK:
+        for c, comp in enumerate(comps):
+            out[:, c] = levels_for(comp, ctx, a, b, workers)
+        return out
+    # Chunks of pairs in threads: the work is numpy and rapidfuzz, which release the GIL. Token matrices are
+    # made first, once, so the threads only read shared state.
+    for comp in comps:
+        if comp.kind in ("text", "org_name", "address"):
+            ctx.tokmat(ctx.left, comp.field)
+            ctx.tokmat(ctx.right, comp.field)
+
+    def run(task):
+        c, start = task
+        sl = slice(start, start + CHUNK)
+        out[sl, c] = _levels_chunk(comps[c], ctx, a[sl], b[sl], 1)
+
+    tasks = [(c, start) for c in range(len(comps)) for start in range(0, len(a), CHUNK)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for _ in pool.map(run, tasks):
+            pass
     return out
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from stdnum import ean
-
 IDENTIFIER_TYPES = ("gtin", "ndc", "duns", "ein", "part_number", "generic")
 _NOT_DIGIT = re.compile(r"\D")
 _NOT_ALNUM = re.compile(r"[^0-9a-z]")
@@ -26,8 +24,20 @@ def gtin(value: str) -> tuple[str, bool]:
     if len(digits) == 16 and digits.startswith("01"):
         digits = digits[2:]  # the GS1 application identifier written without parentheses
     if len(digits) in (8, 12, 13, 14):
-        return digits.zfill(14), ean.is_valid(digits)
+        padded = digits.zfill(14)
+        return padded, _gtin_check_ok(padded)
     return digits, False
+
+
+_ZERO = ord("0")
+
+
+def _gtin_check_ok(digits14: str) -> bool:
+    """The GS1 check digit of 14 ASCII digits (leading zeros weigh nothing): weights 3,1,3,... from the left."""
+    if not digits14.isascii():
+        return False  # digits of another script (\d matches them) make no GTIN
+    data = digits14.encode("ascii")
+    return (3 * sum(data[0::2]) + sum(data[1::2]) - 28 * _ZERO) % 10 == 0
 
 
 def gtin_item_reference(gtin14: str) -> str:

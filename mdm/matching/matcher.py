@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import sys
 import time
@@ -172,25 +174,54 @@ class Matcher:
         # the records at hand -- unless those are too few to say what is common (one record against its online
         # candidates): then every token weighs the same and exact agreement gets no rarity adjustment.
         enough = sum(len(p) for p in preps) >= MIN_STATS_RECORDS
+        # Arrays derived from a model's stored counts only grow with the vocabulary: cached on the model and
+        # extended, so an online call costs nothing per token or value the process has seen before.
         for name in self._text_fields():
             stored = model.token_df.get(name)
             if stored:
-                n_docs, df = stored["n"], self._model_array(model, vocab, name, "df", stored["df"], vocab.tokens)
+                df = self._model_array(model, vocab, name, "df", stored["df"], vocab.tokens)
+                n_docs = stored["n"]
+                idf[name] = self._derived(
+                    model, vocab, name, "idf", size, lambda a, b, df=df, n=n_docs: TokenWeights(n, df[a:b]).idf(b - a)
+                )
             elif enough:
                 n_docs, df = token_df(preps, name, size)
+                idf[name] = TokenWeights(n_docs, df).idf(size)
             else:
-                n_docs, df = 2, np.ones(size, dtype=np.float64)
-            idf[name] = TokenWeights(n_docs, df).idf(size)
+                idf[name] = self._derived(
+                    model, vocab, name, "idf-flat", size, lambda a, b: TokenWeights(2, np.ones(b - a)).idf(b - a)
+                )
         tf: dict[str, np.ndarray] = {}
         for name in self._tf_fields():
             interner = vocab.field(name)
             stored = model.value_tf.get(name)
             if stored:
                 counts = self._model_array(model, vocab, name, "tf", stored["freq"], interner)
-                tf[name] = np.maximum(counts, 1.0) / max(stored["n"], 1)
+                total = max(stored["n"], 1)
+                tf[name] = self._derived(
+                    model,
+                    vocab,
+                    name,
+                    "tf-freq",
+                    len(interner),
+                    lambda a, b, c=counts, t=total: np.maximum(c[a:b], 1.0) / t,
+                )
             elif enough:
                 tf[name] = value_frequencies(preps, name, len(interner))
         return Context(left, right, idf, tf)
+
+    def _derived(self, model: Model, vocab, name: str, what: str, size: int, compute) -> np.ndarray:
+        """An elementwise array over ids ``0..size`` (``compute(start, stop)`` gives a slice), cached on the model
+        and extended as the vocabulary grows."""
+        cache = _model_cache(model)
+        key = (id(vocab), name, what)
+        cached = cache.get(key)
+        if cached is None or len(cached) < size:
+            start = 0 if cached is None else len(cached)
+            ext = compute(start, size)
+            cached = ext if cached is None else np.concatenate([cached, ext])
+            cache[key] = cached
+        return cached if len(cached) == size else cached[:size]
 
     def _model_array(self, model: Model, vocab, name: str, what: str, table: dict, interner) -> np.ndarray:
         """Counts stored in a model, as an array over a vocabulary's ids (cached, extended as ids grow)."""
@@ -513,6 +544,10 @@ class Matcher:
         forces distinct (never proposed, a cannot-link for clustering). Without a model, one is fitted by EM on
         the records themselves (the decisions serve as labels).
         """
+        with _gc_paused():
+            return self._dedupe(records, decisions, model)
+
+    def _dedupe(self, records, decisions, model) -> DedupeResult:
         t0 = time.perf_counter()
         decisions = self._decisions(decisions)
         prep = self.prepare(self._sorted_records(records))
@@ -566,6 +601,10 @@ class Matcher:
         model: Model | None = None,
     ) -> LinkResult:
         """Find records of ``right_records`` that are the same entity as records of ``left_records``."""
+        with _gc_paused():
+            return self._link(left_records, right_records, decisions, model)
+
+    def _link(self, left_records, right_records, decisions, model) -> LinkResult:
         t0 = time.perf_counter()
         decisions = self._decisions(decisions)
         left = self.prepare(self._sorted_records(left_records))
@@ -659,24 +698,33 @@ class Matcher:
         bands = self._bands(prob[idx])
         if demote is not None:
             bands[(bands == "match") & demote[idx] & (forced[idx] == 0)] = "review"
-        out = []
+        # Best first, ties by ids: rows are in id order on both sides (see ``_sorted_records``).
+        order = np.lexsort((pairs[idx, 1], pairs[idx, 0], -prob[idx]))
+        idx, bands = idx[order], bands[order]
         lids, rids = left.ids, right.ids
-        for k, band in zip(idx.tolist(), bands.tolist(), strict=True):
-            out.append(PairResult(lids[pairs[k, 0]], rids[pairs[k, 1]], float(prob[k]), float(mw[k]), band))
-        out.sort(key=lambda r: (-r.probability, id_sort_key(r.left_id), id_sort_key(r.right_id)))
-        return out
+        return [
+            PairResult(lids[i], rids[j], p, w, band)
+            for i, j, p, w, band in zip(
+                pairs[idx, 0].tolist(),
+                pairs[idx, 1].tolist(),
+                prob[idx].tolist(),
+                mw[idx].tolist(),
+                bands.tolist(),
+                strict=True,
+            )
+        ]
 
     @staticmethod
     def _cluster_ids(ids: list[str], roots: np.ndarray) -> dict[str, str]:
-        groups: dict[int, list[str]] = {}
-        for rid, root in zip(ids, roots.tolist(), strict=True):
-            groups.setdefault(root, []).append(rid)
-        out = {}
-        for members in groups.values():
-            smallest = min(members, key=id_sort_key)
-            for rid in members:
-                out[rid] = smallest
-        return out
+        """Record id -> cluster id. Rows are in id order (see ``_sorted_records``), so a cluster's smallest id is
+        the id of its smallest row, whatever row ``roots`` names for it."""
+        roots = np.asarray(roots, dtype=np.int64)
+        smallest = np.arange(len(ids), dtype=np.int64)
+        if len(ids):
+            smallest = np.full(len(ids), len(ids), dtype=np.int64)
+            np.minimum.at(smallest, roots, np.arange(len(ids), dtype=np.int64))
+            smallest = smallest[roots]
+        return dict(zip(ids, [ids[k] for k in smallest.tolist()], strict=True))
 
     # -- online ----------------------------------------------------------------------------------
 
@@ -749,6 +797,19 @@ def _raw(prep: Prepared, i: int, name: str):
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return value if isinstance(value, str | int | float | bool) else str(value)
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection during a batch run: it makes millions of small tuples and lists (no cycles),
+    and every collection would walk all of them again. Collection resumes, as it was, afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _model_cache(model: Model) -> dict:

@@ -254,18 +254,26 @@ def match_rate(comps, levels, m, u, max_iter: int = 200) -> float:
     """The share of matches among ``levels`` rows, by EM on the mixture weight alone (m and u fixed)."""
     if len(levels) == 0:
         return 0.0
-    llr = np.zeros(len(levels))
+    # Rows with the same levels have the same posterior: iterate over the distinct patterns, weighted by count.
+    width = max(c.n_levels for c in comps)
+    key = np.zeros(len(levels), dtype=np.int64)
+    for c in range(len(comps)):
+        key = key * width + levels[:, c].astype(np.int64)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    patterns = levels[first]
+    share = counts.astype(np.float64) / len(levels)
+    llr = np.zeros(len(patterns))
     for c, comp in enumerate(comps):
         mm = np.clip(np.asarray(m[comp.name]), EPS, 1 - EPS)
         uu = np.clip(np.asarray(u[comp.name]), EPS, 1 - EPS)
         w = np.log(mm / uu)
         w[0] = 0.0
-        llr += w[levels[:, c]]
+        llr += w[patterns[:, c]]
     lam = 0.05
     for _ in range(max_iter):
         logit = llr + math.log(lam / (1 - lam))
         post = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
-        new = float(np.clip(post.mean(), 1e-9, 0.999))
+        new = float(np.clip(post @ share, 1e-9, 0.999))
         if abs(new - lam) < 1e-7:
             lam = new
             break

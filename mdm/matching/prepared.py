@@ -6,6 +6,7 @@ by one matcher shares id spaces: equal ids mean equal standardized values, also 
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing
 import os
@@ -18,7 +19,8 @@ from .spec import FieldSpec, MatchSpec
 from .standardize import MAX_CODES, MAX_NUMBERS, Standardizer
 
 MAX_IDENTIFIERS = 8
-PARALLEL_MIN_VALUES = 200_000  # below this many distinct values, worker start-up costs more than it saves
+PARALLEL_MIN_VALUES = 50_000  # below this many distinct values, worker start-up costs more than it saves
+SMALL_BATCH = 1_000  # up to this many values (online look-ups) go through the standardizer's per-value caches
 
 
 class Interner:
@@ -37,6 +39,19 @@ class Interner:
             self.ids[value] = ident
             self.items.append(value)
         return ident
+
+    def get_many(self, values: list[str]) -> list[int]:
+        """Ids of ``values`` (new ones numbered in order), in one pass."""
+        ids = self.ids
+        before = len(ids)
+        out = [ids.setdefault(v, len(ids)) for v in values]
+        if len(ids) > before:
+            # New ids were handed out in order of first occurrence: each is the next item's position.
+            items = self.items
+            for value, ident in zip(values, out, strict=True):
+                if ident == len(items):
+                    items.append(value)
+        return out
 
     def __len__(self) -> int:
         return len(self.items)
@@ -112,8 +127,7 @@ class Prepared:
 
 def _standardize_chunk(args):
     kind, values, id_type, multi = args
-    std = _WORKER_STANDARDIZER
-    return [std.field(kind, v, id_type, multi) for v in values]
+    return _WORKER_STANDARDIZER.many(kind, values, id_type, multi)
 
 
 _WORKER_STANDARDIZER: Standardizer | None = None
@@ -137,14 +151,26 @@ def standardize_values(standardizer: Standardizer, fs: FieldSpec, values: list, 
             parts = pool.map(_standardize_chunk, chunks)
         _WORKER_STANDARDIZER = None
         return [item for part in parts for item in part]
+    if len(values) > SMALL_BATCH:
+        return standardizer.many(fs.kind, values, fs.identifier, fs.multi)
     return [standardizer.field(fs.kind, v, fs.identifier, fs.multi) for v in values]
 
 
-def _pad(rows: list[list[int]], width: int) -> np.ndarray:
-    out = np.full((len(rows), max(1, width)), -1, dtype=np.int32)
-    for r, row in enumerate(rows):
-        if row:
-            out[r, : len(row)] = row
+def _pad(rows: list, width: int | None = None) -> np.ndarray:
+    """Rows of ids (lists or tuples) as an int32 matrix padded with -1, as wide as the longest row (at least 1)."""
+    lengths = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+    longest = int(lengths.max()) if len(rows) else 0
+    width = max(1, min(longest, width) if width is not None else longest)
+    out = np.full((len(rows), width), -1, dtype=np.int32)
+    if longest == 0:
+        return out
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int32, count=int(lengths.sum()))
+    r = np.repeat(np.arange(len(rows), dtype=np.int64), lengths)
+    ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    k = np.arange(len(flat), dtype=np.int64) - ptr[r]
+    keep = k < width
+    out[r[keep], k[keep]] = flat[keep]
     return out
 
 
@@ -157,9 +183,30 @@ def _gather_csr(dptr: np.ndarray, dtok: np.ndarray, didx: np.ndarray) -> tuple[n
     total = int(rec_ptr[-1])
     if total == 0:
         return rec_ptr, np.zeros(0, dtype=np.int32)
-    starts = np.repeat(dptr[:-1][didx], rec_len)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(rec_ptr[:-1], rec_len)
-    return rec_ptr, dtok[starts + offsets]
+    starts = np.repeat(dptr[:-1][didx] - rec_ptr[:-1], rec_len)
+    starts += np.arange(total, dtype=np.int64)
+    return rec_ptr, dtok[starts]
+
+
+def _intern_rows(interner: Interner, rows: list) -> list[list[int]]:
+    """Each row of strings as ids (all rows interned in one pass)."""
+    flat = interner.get_many(list(itertools.chain.from_iterable(rows)))
+    out = []
+    pos = 0
+    for row in rows:
+        end = pos + len(row)
+        out.append(flat[pos:end])
+        pos = end
+    return out
+
+
+def _intern_present(interner: Interner, strings) -> np.ndarray:
+    """int32 ids of ``strings``; -1 for empty ones (not interned)."""
+    out = np.full(len(strings), -1, dtype=np.int32)
+    present = [k for k, v in enumerate(strings) if v]
+    if present:
+        out[present] = interner.get_many([strings[k] for k in present])
+    return out
 
 
 def build_column(fs: FieldSpec, features: list, didx: np.ndarray, vocab: Vocabulary) -> Column:
@@ -168,53 +215,68 @@ def build_column(fs: FieldSpec, features: list, didx: np.ndarray, vocab: Vocabul
     kind = fs.kind
     values = vocab.field(fs.name)
     if kind in ("text", "org_name", "address"):
-        uid = np.empty(len(features), dtype=np.int32)
-        words = np.empty(len(features), dtype=np.int32)
+        stds, wss, nss, css = zip(*features, strict=True) if features else ((), (), (), ())
+        uid = _intern_present(values, stds)
+        words = _intern_present(vocab.field(fs.name + "#words"), [" ".join(sorted(ws)) if ws else "" for ws in wss])
+        lengths = np.fromiter(map(len, wss), dtype=np.int64, count=len(wss))
         dptr = np.zeros(len(features) + 1, dtype=np.int64)
-        dtok: list[int] = []
-        nums: list[list[int]] = []
-        codes: list[list[int]] = []
-        tokens, numbers, codes_i = vocab.tokens, vocab.numbers, vocab.codes
-        word_strings = vocab.field(fs.name + "#words")
-        for d, (std, ws, ns, cs) in enumerate(features):
-            uid[d] = values.get(std) if std else -1
-            words[d] = word_strings.get(" ".join(sorted(ws))) if ws else -1
-            dtok.extend(tokens.get(w) for w in ws)
-            dptr[d + 1] = len(dtok)
-            nums.append([numbers.get(x) for x in ns])
-            codes.append([codes_i.get(x) for x in cs])
+        np.cumsum(lengths, out=dptr[1:])
+        dtok = np.asarray(vocab.tokens.get_many(list(itertools.chain.from_iterable(wss))), dtype=np.int32)
         col.uid = uid[didx]
         col.words = words[didx]
-        col.tok_ptr, col.tok = _gather_csr(dptr, np.asarray(dtok, dtype=np.int32), didx)
-        col.num = _pad(nums, MAX_NUMBERS)[didx]
-        col.code = _pad(codes, MAX_CODES)[didx]
+        col.tok_ptr, col.tok = _gather_csr(dptr, dtok, didx)
+        col.num = _pad(_intern_rows(vocab.numbers, nss), MAX_NUMBERS)[didx]
+        col.code = _pad(_intern_rows(vocab.codes, css), MAX_CODES)[didx]
     elif kind in ("person_name", "code", "date"):
-        uid = np.fromiter((values.get(v) if v else -1 for v in features), dtype=np.int32, count=len(features))
-        col.uid = uid[didx]
+        col.uid = _intern_present(values, features)[didx]
     elif kind == "numeric":
         col.value = np.asarray(features, dtype=np.float64)[didx]
     elif kind == "identifier":
         from .identifiers import gtin_item_reference
 
         refs = vocab.field(fs.name + "#ref")
-        ident, ref, valid = [], [], []
-        for items in features:
-            items = items[:MAX_IDENTIFIERS]
-            ident.append([values.get(v) for v, _ in items])
-            if fs.identifier == "gtin":
-                ref.append([refs.get(gtin_item_reference(v)) for v, _ in items])
-            else:
-                ref.append([refs.get(v) for v, _ in items])
-            valid.append([ok for _, ok in items])
-        width = max((len(r) for r in ident), default=1)
-        col.ident = _pad(ident, width)[didx]
-        col.ident_ref = _pad(ref, width)[didx]
-        vmat = np.zeros((len(valid), max(1, width)), dtype=bool)
-        for r, row in enumerate(valid):
-            vmat[r, : len(row)] = row
-        col.valid = vmat[didx]
+        features = [items[:MAX_IDENTIFIERS] for items in features]
+        ident = _intern_rows(values, [[v for v, _ in items] for items in features])
+        if fs.identifier == "gtin":
+            ref = _intern_rows(refs, [[gtin_item_reference(v) for v, _ in items] for items in features])
+        else:
+            ref = _intern_rows(refs, [[v for v, _ in items] for items in features])
+        col.ident = _pad(ident)[didx]
+        col.ident_ref = _pad(ref)[didx]
+        valid = _pad([[int(ok) for _, ok in items] for items in features])
+        col.valid = (valid[:, : col.ident.shape[1]] > 0)[didx]
     # Every Column also knows its missing mask through uid/value/ident: see compare.missing().
     return col
+
+
+def _record_ids(records: list[dict], id_field: str) -> list[str]:
+    """Each record's id (stripped); a ``ValueError`` names the first record without one or the first repeat."""
+    ids = [v.strip() if isinstance(v, str) else v for v in (record.get(id_field) for record in records)]
+    if not all(isinstance(v, str) and v for v in ids):
+        for pos, rid in enumerate(ids):
+            if rid is None or rid == "":
+                raise ValueError(f"record {pos + 1} has no value in the id column {id_field!r}")
+        ids = [v if isinstance(v, str) else str(v).strip() for v in ids]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        for rid in ids:
+            if rid in seen:
+                raise ValueError(f"record id {rid!r} occurs twice (id column {id_field!r})")
+            seen.add(rid)
+    return ids
+
+
+def _distinct(values: list) -> tuple[list, np.ndarray]:
+    """The distinct values (first seen first; lists as tuples) and each value's index among them."""
+    try:
+        index = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        didx = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    except TypeError:  # unhashable cells (lists of identifiers)
+        index = {}
+        didx = np.fromiter(
+            (index.setdefault(_hashable(v), len(index)) for v in values), dtype=np.int64, count=len(values)
+        )
+    return list(index), didx
 
 
 def prepare_records(
@@ -222,31 +284,19 @@ def prepare_records(
 ) -> Prepared:
     """Standardize ``records`` (dicts with the spec's id and field keys) into a :class:`Prepared`."""
     records = records if isinstance(records, list) else list(records)
-    id_field = spec.id_field
-    ids: list[str] = []
-    seen: set[str] = set()
-    for pos, record in enumerate(records):
-        rid = record.get(id_field)
-        if rid is None or (isinstance(rid, str) and not rid.strip()):
-            raise ValueError(f"record {pos + 1} has no value in the id column {id_field!r}")
-        rid = str(rid).strip()
-        if rid in seen:
-            raise ValueError(f"record id {rid!r} occurs twice (id column {id_field!r})")
-        seen.add(rid)
-        ids.append(rid)
+    ids = _record_ids(records, spec.id_field)
     raw: dict[str, list] = {}
     columns: dict[str, Column] = {}
     for fs in spec.fields:
         column_values = [record.get(fs.name) for record in records]
+        distinct, didx = _distinct(column_values)
+        if all(v is None or type(v) is str for v in distinct):
+            # One string object per distinct cell (a catalog repeats makers and categories a million times).
+            column_values = [distinct[k] for k in didx.tolist()]
         raw[fs.name] = column_values
-        distinct: dict = {}
-        didx = np.fromiter(
-            (distinct.setdefault(_hashable(v), len(distinct)) for v in column_values),
-            dtype=np.int64,
-            count=len(column_values),
-        )
-        features = standardize_values(standardizer, fs, list(distinct), workers)
+        features = standardize_values(standardizer, fs, distinct, workers)
         columns[fs.name] = build_column(fs, features, didx, vocab)
+        del features, didx
     return Prepared(spec=spec, vocab=vocab, ids=ids, raw=raw, columns=columns)
 
 

@@ -112,13 +112,16 @@ class Standardizer:
 
     def __init__(self, table: AbbreviationTable):
         self.table = table
-        self.text = lru_cache(maxsize=1 << 18)(lambda v: text_features(v, table))
+        self.text = lru_cache(maxsize=1 << 18)(self._text)
         self.org = lru_cache(maxsize=1 << 16)(org_features)
         self.address = lru_cache(maxsize=1 << 16)(address_features)
         self.person = lru_cache(maxsize=1 << 16)(person_name)
         self.date = lru_cache(maxsize=1 << 16)(date_value)
         self.code = lru_cache(maxsize=1 << 16)(code_value)
         self.identifier = lru_cache(maxsize=1 << 18)(identifier_values)
+
+    def _text(self, value: object):
+        return text_features(value, self.table)
 
     def field(self, kind: str, value: object, id_type: str | None = None, multi: bool = False):
         """The features of one value of a field of ``kind`` (see the module functions for their shapes)."""
@@ -145,3 +148,30 @@ class Standardizer:
                 value = tuple(value)
             return self.identifier(value, id_type or "generic", multi)
         raise ValueError(f"unknown kind {kind!r}")
+
+    def many(self, kind: str, values: list, id_type: str | None = None, multi: bool = False) -> list:
+        """:meth:`field` of each of ``values``, which are distinct (a batch): the per-value caches are bypassed
+        (they would only churn) and plain strings, the usual cells, take a short path."""
+        plain = {
+            "text": (self._text, ("", (), (), ())),
+            "org_name": (org_features, ("", (), (), ())),
+            "address": (address_features, ("", (), (), ())),
+            "person_name": (person_name, ""),
+            "date": (date_value, ""),
+            "code": (code_value, ""),
+        }.get(kind)
+        if plain is None:
+            if kind == "identifier":
+                id_type = id_type or "generic"
+                return [
+                    identifier_values(v, id_type, multi)
+                    if isinstance(v, str) or v is None
+                    else self.field(kind, v, id_type, multi)
+                    for v in values
+                ]
+            return [self.field(kind, v, id_type, multi) for v in values]
+        func, empty = plain
+        return [
+            (func(v) if v.strip() else empty) if isinstance(v, str) else self.field(kind, v, id_type, multi)
+            for v in values
+        ]

@@ -74,11 +74,15 @@ _UNITS = (
     "dz|doz|dozen|ctn|carton|vl|vial|vials|tb|tube|tubes|sht|sheet|sheets|kt|kit|kits|st|set|sets|x"
 )
 _NUM = r"\d+(?:\.\d+)?"
+# A number not glued to a word or another number: "(?<![a-z0-9.])\d+..." written with the look-behind after the
+# first digit, so the pattern starts with a digit and the regex engine skips ahead to digits instead of trying
+# every position.
+_FREE_NUM = r"\d(?<![a-z0-9.]\d)\d*(?:\.\d+)?"
 _DIM = re.compile(
-    rf"(?<![a-z0-9.])({_NUM})\s*(?:mm|cm|in|m)?\s*[x×*]\s*({_NUM})(?:\s*(?:mm|cm|in|m)?\s*[x×*]\s*({_NUM}))?"
+    rf"({_FREE_NUM})\s*(?:mm|cm|in|m)?\s*[x×*]\s*({_NUM})(?:\s*(?:mm|cm|in|m)?\s*[x×*]\s*({_NUM}))?"
     rf"(?:\s*(?:mm|cm|in|m)(?![a-z]))?"
 )
-_NUM_UNIT = re.compile(rf"(?<![a-z0-9.])({_NUM})\s*(?:{_UNITS})(?![a-z0-9])")
+_NUM_UNIT = re.compile(rf"({_FREE_NUM})\s*(?:{_UNITS})(?![a-z0-9])")
 _TOKEN = re.compile(r"#|[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 _HAS_DIGIT = re.compile(r"\d")
 _HAS_ALPHA = re.compile(r"[a-z]")
@@ -116,6 +120,9 @@ def split_description(text: str) -> tuple[list[str], list[str], list[str]]:
     words: list[str] = []
     codes: list[str] = []
     for token in _TOKEN.findall(text.replace("/", " ")):
+        if token.isalpha():  # plain letters, the usual token (tokens are ASCII: see _TOKEN)
+            words.append(token)
+            continue
         if token == "#":  # noqa: S105 - the number marker, not a secret
             words.append("#")
             continue
