@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--model", help="score with this model JSON instead of fitting one")
     common.add_argument("--save-model", help="write the fitted model as JSON")
     common.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    common.add_argument(
+        "--candidates", help="also write every candidate pair blocking produced (left_id,right_id): blocking recall"
+    )
     dedupe = sub.add_parser("dedupe", parents=[common], help="find duplicates within one file")
     dedupe.add_argument("--input", required=True, help="records CSV")
     dedupe.add_argument("--clusters", help="write record_id,cluster_id CSV")
@@ -139,6 +142,11 @@ def _run(args) -> int:
             writer.writerow(["record_id", "cluster_id"])
             # Matcher.dedupe lists the clusters in record id order already.
             writer.writerows(result.clusters.items())
+    if args.candidates and result.candidates is not None:
+        left_ids, right_ids, pairs = result.candidates
+        with open(args.candidates, "w", encoding="utf-8", newline="") as handle:
+            handle.write("left_id,right_id\n")
+            handle.writelines(f"{left_ids[a]},{right_ids[b]}\n" for a, b in pairs.tolist())
     if args.save_model:
         Path(args.save_model).write_text(json.dumps(result.model.to_dict()), encoding="utf-8")
     _log(args, f"wrote {len(result.pairs):,} pairs to {args.output}", started)

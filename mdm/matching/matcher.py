@@ -77,6 +77,8 @@ class DedupeResult:
     clusters: dict[str, str]
     model: Model
     stats: dict = field(default_factory=dict)
+    candidates: tuple | None = None
+    """``(left ids, right ids, pairs)``: every pair blocking put in front of the scorer (rows of the id lists)."""
 
 
 @dataclass
@@ -84,6 +86,7 @@ class LinkResult:
     pairs: list[PairResult]
     model: Model
     stats: dict = field(default_factory=dict)
+    candidates: tuple | None = None
 
 
 def _probability(mw: np.ndarray) -> np.ndarray:
@@ -591,6 +594,7 @@ class Matcher:
             clusters=clusters,
             model=model,
             stats={"records": len(prep), "candidate_pairs": int(len(pairs)), "seconds": time.perf_counter() - t0},
+            candidates=(prep.ids, prep.ids, pairs),
         )
 
     def link(
@@ -632,6 +636,7 @@ class Matcher:
                 "candidate_pairs": int(len(pairs)),
                 "seconds": time.perf_counter() - t0,
             },
+            candidates=(left.ids, right.ids, pairs),
         )
 
     def _model_and_levels(self, left, right, pairs, labels, model, link: bool):

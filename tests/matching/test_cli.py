@@ -134,3 +134,14 @@ def test_the_engine_imports_without_django_settings():
     assert done.stdout.strip() == "True"
     sources = (ROOT / "mdm" / "matching").rglob("*.py")
     assert not [p.name for p in sources if "import django" in p.read_text() or "from django" in p.read_text()]
+
+
+def test_candidates_file_holds_every_scored_pair(files):
+    tmp, spec, data = files
+    out, candidates = tmp / "pairs.csv", tmp / "candidates.csv"
+    done = _run("dedupe", "--spec", spec, "--input", data, "--output", out, "--candidates", candidates, "--quiet")
+    assert done.returncode == 0, done.stderr
+    blocked = {(r["left_id"], r["right_id"]) for r in _read(candidates)}
+    proposed = {(r["left_id"], r["right_id"]) for r in _read(out)}
+    assert proposed and proposed <= blocked, "a proposed pair must have come out of blocking"
+    assert all(left != right for left, right in blocked)
