@@ -168,20 +168,20 @@ def candidate_golden_ids(entity_type: str, keys: Iterable[str], *, limit: int | 
     cap = settings.MDM_MATCH_KEY_CAP
     limit = limit or settings.MDM_MATCH_ONLINE_CANDIDATES
     table = connection.ops.quote_name(MatchKey._meta.db_table)
+    # Each key reads at most cap + 1 rows from the index; keys that hit the cap are dropped and the rest are
+    # counted per golden record in the database, so only the best `limit` ids travel back.
     part = f"SELECT * FROM (SELECT key, golden_id FROM {table} WHERE entity_type = %s AND key = %s LIMIT {cap + 1}) AS k{{n}}"  # noqa: S608 - table name from the model, values bound
-    sql = " UNION ALL ".join(part.format(n=n) for n in range(len(keys)))
-    params = [value for key in keys for value in (entity_type, key)]
-    per_key: dict[str, list[int]] = {}
+    hits = " UNION ALL ".join(part.format(n=n) for n in range(len(keys)))
+    sql = (
+        f"WITH hits AS ({hits}), "  # noqa: S608 - built from the fixed fragments above
+        f"useful AS (SELECT key FROM hits GROUP BY key HAVING COUNT(*) <= {cap}) "
+        "SELECT golden_id FROM hits WHERE key IN (SELECT key FROM useful) "
+        "GROUP BY golden_id ORDER BY COUNT(*) DESC, golden_id LIMIT %s"
+    )
+    params = [value for key in keys for value in (entity_type, key)] + [limit]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for key, golden_id in cursor.fetchall():
-            per_key.setdefault(key, []).append(golden_id)
-    shared: Counter[int] = Counter()
-    for ids in per_key.values():
-        if len(ids) <= cap:
-            shared.update(set(ids))
-    ranked = sorted(shared.items(), key=lambda pair: (-pair[1], pair[0]))
-    return [golden_id for golden_id, _ in ranked[:limit]]
+        return [golden_id for (golden_id,) in cursor.fetchall()]
 
 
 # Keys follow the golden records: saves of golden rows and watched children mark them, and the keys of

@@ -277,3 +277,14 @@ def test_ingest_starts_incremental_matching(master, catalog, steward, django_cap
         app.conf.task_always_eager = False
     assert Crosswalk.objects.get(system=catalog, external_id="C-1").golden_id == master["V1"].pk
     assert MatchRun.objects.filter(mode=MatchRun.Mode.INCREMENTAL, status="done").exists()
+
+
+@override_settings(MDM_MATCH_KEY_CAP=2, MDM_MATCH_ONLINE_CANDIDATES=10)
+def test_candidate_lookup_skips_crowded_keys_and_ranks_by_shared_keys():
+    rows = [("tok:common", 1), ("tok:common", 2), ("tok:common", 3), ("tok:rare", 2), ("tok:rare", 4), ("ph:X", 4)]
+    MatchKey.objects.bulk_create(MatchKey(entity_type="item", key=key, golden_id=gid) for key, gid in rows)
+    MatchKey.objects.create(entity_type="supplier", key="ph:X", golden_id=9)
+    # tok:common is held by 3 records, over the cap of 2: it says nothing and is skipped
+    assert matching.candidate_golden_ids("item", ["tok:common", "tok:rare", "ph:X"]) == [4, 2]
+    assert matching.candidate_golden_ids("item", ["tok:common"]) == []
+    assert matching.candidate_golden_ids("item", []) == []
