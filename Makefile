@@ -59,7 +59,7 @@ format: install
 # BENCH_DATABASE_URL is the server the scratch databases are created on.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdm_bench
 
-## bench: every benchmark (about an hour on 2 cores: 1M-record matching with Splink, 1M price lines)
+## bench: every benchmark (about 40 minutes on 2 cores: 1M-record matching with Splink, 1M price lines)
 bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online
 
 bench-foundation: install
