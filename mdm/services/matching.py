@@ -514,6 +514,12 @@ def match_source_records(
         by_ref = {source_ref(rec.crosswalk_id): rec for rec in records}
         matcher = matcher_for(entity_type)
         decisions = _decisions(entity_type, set(rows))
+        # a steward already said "this source record is that golden record"
+        confirmed: dict[str, list[str]] = {}
+        for (left, right), is_match in decisions.items():
+            for ref, other in ((left, right), (right, left)):
+                if is_match and other.startswith("g:"):
+                    confirmed.setdefault(ref, []).append(other)
         timings["load"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -532,13 +538,7 @@ def match_source_records(
         with transaction.atomic():
             for ref, row in rows.items():
                 record = by_ref[ref]
-                forced = [
-                    golden
-                    for (left, right), is_match in decisions.items()
-                    if is_match
-                    for golden in (left, right)
-                    if ref in (left, right) and golden != ref and golden.startswith("g:")
-                ]
+                forced = confirmed.get(ref)
                 if forced:
                     crosswalk_link(
                         record.crosswalk, golden_id=int(forced[0][2:]), method=LinkMethod.STEWARD, actor=actor
