@@ -461,7 +461,7 @@ def match_run(entity_type: str, *, actor=None, workers: int | None = None) -> Ma
             run,
             timings,
             records=len(rows),
-            candidate_pairs=getattr(result, "candidate_pairs", 0) or 0,
+            candidate_pairs=result.stats.get("candidate_pairs", 0),
             match_pairs=match_pairs,
             review_pairs=review_pairs,
             clusters=sum(1 for size in clusters.values() if size > 1),

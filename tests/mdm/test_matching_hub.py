@@ -220,6 +220,7 @@ def test_batch_run_proposes_duplicates_and_remembers_decisions(
 
     run = matching.match_run("supplier", actor=steward)
     assert run.status == MatchRun.Status.DONE and run.records == len(MASTER) + 1
+    assert run.candidate_pairs >= 1
     assert run.parameters["trained"] is False, "seven records are too few to train on: the default model scores"
     assert not MatchModel.objects.exists()
     pair = MatchCandidate.objects.get(kind=MatchCandidate.Kind.DUPLICATE, status="open", right_golden_id=duplicate.pk)
