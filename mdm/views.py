@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 
@@ -42,7 +43,8 @@ def home(request):
         else "/api/v1/match/candidates/?status=open",
         "tasks_open": StewardTask.objects.filter(status=StewardTask.Status.OPEN).count(),
         "tasks_url": "/admin/mdm/stewardtask/?status__exact=open" if request.user.is_staff else "",
-        "runs": MatchRun.objects.select_related("actor")[:5],
+        # proposals a run left for stewards: the review band, and duplicate golden records even in the match band
+        "runs": MatchRun.objects.select_related("actor").annotate(proposals=Count("candidates"))[:5],
     }
     return render(request, "mdm/home.html", context)
 

@@ -74,5 +74,7 @@ def test_dashboard_shows_match_runs_and_waiting_proposals(page, live_server, ste
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator("a.card", has_text="match proposals").locator(".num").inner_text() == "3"
     row = page.locator("table tr", has_text="Incremental")
-    assert "supplier" in row.inner_text() and "12" in row.inner_text()
+    cells = [cell.inner_text() for cell in row.locator("td").all()]
+    assert cells[1:6] == ["supplier", "Incremental (new and changed source records)", "12", "9", "0"]
+    assert cells[6] == "3", "the run's proposals waiting for review"
     page.screenshot(path=str(screenshot_dir / "dashboard-matching.png"), full_page=True)
