@@ -34,6 +34,45 @@ class MatchingAdapter:
 
 
 @dataclass(frozen=True)
+class StewardshipAdapter:
+    """How stewards change one entity type: its editable fields, how to read, validate and write them.
+
+    Change requests (``mdm.services.changes``) call these; ``mdm`` never imports the domain app.
+    Values are JSON-safe: foreign keys as codes or ids, dates as ISO strings, child rows as lists of dicts.
+    """
+
+    fields: tuple[str, ...]
+    """Editable fields in form order (scalars, and child collections such as ``bank_accounts``)."""
+    snapshot: Callable[[Any], dict]
+    """``snapshot(obj)`` -> {field: value} of the editable fields; secrets masked (the diff shows ••••1234)."""
+    validate: Callable[[dict, Any], dict]
+    """``validate(changes, obj_or_None)`` -> normalized changes; raises ``ValidationError`` keyed by field."""
+    create: Callable[..., Any]
+    """``create(data, *, actor, reason)`` -> new golden record (validated data; all fields)."""
+    update: Callable[..., Any]
+    """``update(obj, changes, *, actor, reason)`` -> the saved record (only the changed fields are given)."""
+    labels: dict = field(default_factory=dict)
+    """Field -> human label (defaults to the model field's verbose name)."""
+    sensitive: tuple[str, ...] = ()
+    """Fields whose change needs two approvers (a supplier's bank accounts and tax identifiers)."""
+    low_risk: tuple[str, ...] = ()
+    """Fields a trusted source may change without a person approving (recorded as auto-approved)."""
+    scope: Callable[[Any], dict] = field(default=lambda obj: {})
+    """``scope(obj)`` -> {"category": UNSPSC code, "supplier_id": id}: which approvers answer for the record."""
+    survivorship: dict = field(default_factory=dict)
+    """Field -> rule (``trust``, ``recent``, ``complete``); fields not named are not survived from sources."""
+    source_values: Callable[[dict], dict] = field(default=lambda standardized: {})
+    """A source record's standardized payload -> {field: value} in the golden record's terms."""
+    merge_children: Callable[..., list] | None = None
+    """``merge_children(survivor, merged, *, actor, reason)`` -> moves [{model, pk, field, old, new}] of the
+    record's own rows (packaging levels, aliases) taken over by the survivor. References from other
+    golden models (contract prices) are repointed by ``mdm`` itself."""
+    search: Callable[[str], Any] | None = None
+    """``search(text)`` -> queryset of golden records for the UI's search box."""
+    label: Callable[[Any], str] = field(default=str)
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     entity_type: str
     """Stable key used in the API, in source records and in crosswalks: ``supplier``, ``item``..."""
@@ -54,6 +93,8 @@ class EntitySpec:
 
     matching: MatchingAdapter | None = None
     """How duplicates of this entity type are found (``None``: not matched)."""
+    stewardship: StewardshipAdapter | None = None
+    """How stewards edit, merge and survive this entity type (``None``: not editable in the UI)."""
 
     @property
     def model(self):

@@ -1,9 +1,27 @@
+from .changes import (
+    ApprovalScope,
+    ChangeApproval,
+    ChangeComment,
+    ChangeRequest,
+    DecisionLog,
+    GoldenLineage,
+    MergeRecord,
+    PinnedValue,
+)
 from .golden import GoldenChild, GoldenQuerySet, GoldenRecord, GoldenRecordDeleteError, StaleVersionError
 from .matching import MatchCandidate, MatchDecision, MatchKey, MatchModel, MatchRun
 from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
 from .tasks import StewardTask
 
 __all__ = [
+    "ApprovalScope",
+    "ChangeApproval",
+    "ChangeComment",
+    "ChangeRequest",
+    "DecisionLog",
+    "GoldenLineage",
+    "MergeRecord",
+    "PinnedValue",
     "Crosswalk",
     "GoldenChild",
     "GoldenQuerySet",
