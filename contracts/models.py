@@ -265,6 +265,10 @@ class ContractPrice(GoldenRecord):
             ]
         }
 
+    def merge_blocked(self) -> bool:
+        """True when repointing this price (item merge) would give the survivor two prices for one tier and day."""
+        return bool(self._overlapping())
+
     def save(self, *args, **kwargs):
         # The per-base-unit figure follows the price, its unit and its item on every save (admin edits too).
         update_fields = kwargs.get("update_fields")

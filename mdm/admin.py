@@ -1,19 +1,30 @@
 """Admin for the shared MDM models. Source records and quarantine are evidence: read-only."""
 
+import csv
 import json
 
 from django.contrib import admin
+from django.http import HttpResponse
 from django.utils.html import format_html
+from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
 from mdm.models import (
+    ApprovalScope,
+    ChangeApproval,
+    ChangeComment,
+    ChangeRequest,
     Crosswalk,
+    DecisionLog,
+    GoldenLineage,
     IngestBatch,
     MatchCandidate,
     MatchDecision,
     MatchKey,
     MatchModel,
     MatchRun,
+    MergeRecord,
+    PinnedValue,
     QuarantinedRecord,
     SourceRecord,
     SourceSystem,
@@ -193,3 +204,133 @@ class MatchKeyAdmin(ReadOnlyAdmin):
 @admin.register(MatchModel)
 class MatchModelAdmin(ReadOnlyAdmin):
     list_display = ["entity_type", "trained_at", "trained_on", "run"]
+
+
+# --- stewardship: change requests are made and decided in the steward UI and API; here they are evidence ---------
+
+
+class ChangeApprovalInline(admin.TabularInline):
+    model = ChangeApproval
+    extra = 0
+    can_delete = False
+    fields = ["actor", "decision", "reason", "base_version", "void", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ChangeCommentInline(admin.TabularInline):
+    model = ChangeComment
+    extra = 0
+    can_delete = False
+    fields = ["author", "text", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChangeRequest)
+class ChangeRequestAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
+    list_display = ["id", "kind", "entity_type", "object_id", "title", "status", "risk", "requested_by", "submitted_at"]
+    list_filter = ["status", "kind", "entity_type", "risk", "origin", "auto_approved"]
+    search_fields = ["=id", "=object_id", "title"]
+    date_hierarchy = "created_at"
+    inlines = [ChangeApprovalInline, ChangeCommentInline]
+    show_full_result_count = False
+
+
+@admin.register(ChangeApproval)
+class ChangeApprovalAdmin(ReadOnlyAdmin):
+    list_display = ["change_request", "actor", "decision", "void", "created_at"]
+    list_filter = ["decision", "void"]
+
+
+@admin.register(ChangeComment)
+class ChangeCommentAdmin(ReadOnlyAdmin):
+    list_display = ["change_request", "author", "created_at"]
+
+
+DECISION_COLUMNS = [
+    "created_at",
+    "action",
+    "entity_type",
+    "object_id",
+    "kind",
+    "summary",
+    "reason",
+    "requested_by",
+    "approvers",
+    "actor",
+    "golden_version",
+    "change_request_id",
+    "match_candidate_id",
+]
+
+
+@admin.register(DecisionLog)
+class DecisionLogAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "entity_type", "object_id", "summary", "actor", "requested_by"]
+    list_filter = ["action", "entity_type", "kind"]
+    search_fields = ["=object_id", "summary", "reason"]
+    date_hierarchy = "created_at"
+    actions = ["export_csv"]
+    show_full_result_count = False
+
+    @admin.action(description="Export the selected decisions as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="decisions.csv"'
+        writer = csv.writer(response)
+        writer.writerow(DECISION_COLUMNS)
+        for row in queryset.select_related("actor").order_by("created_at", "id"):
+            writer.writerow(
+                [
+                    row.created_at.isoformat(),
+                    row.action,
+                    row.entity_type,
+                    row.object_id,
+                    row.kind,
+                    row.summary,
+                    row.reason,
+                    row.requested_by,
+                    ";".join(row.approvers),
+                    row.actor.get_username() if row.actor else "",
+                    row.golden_version,
+                    row.change_request_id,
+                    row.match_candidate_id,
+                ]
+            )
+        return response
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(ReadOnlyAdmin):
+    list_display = ["entity_type", "merged_id", "survivor_id", "change_request", "created_at", "unmerged_at"]
+    list_filter = ["entity_type"]
+    search_fields = ["=merged_id", "=survivor_id"]
+
+
+@admin.register(PinnedValue)
+class PinnedValueAdmin(ReadOnlyAdmin):
+    list_display = ["entity_type", "object_id", "field", "pinned_by", "created_at"]
+    list_filter = ["entity_type", "field"]
+
+
+@admin.register(GoldenLineage)
+class GoldenLineageAdmin(ReadOnlyAdmin):
+    list_display = ["entity_type", "object_id", "updated_at"]
+    list_filter = ["entity_type"]
+    search_fields = ["=object_id"]
+
+
+@admin.register(ApprovalScope)
+class ApprovalScopeAdmin(GuardedModelAdmin):
+    """Scopes are assigned to approvers (users or groups) on the "Object permissions" page of each scope."""
+
+    list_display = ["name", "entity_type", "unspsc_prefix", "supplier_id"]
+    search_fields = ["name", "=unspsc_prefix"]
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser

@@ -53,14 +53,56 @@ class GoldenAdminMixin(IndexedSearchMixin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def governed(self) -> bool:
+        """Records stewards change through change requests are read-only here (every change needs four eyes)."""
+        from mdm import registry
+
+        return any(spec.stewardship is not None and spec.model is self.model for spec in registry.all_specs())
+
+    def has_add_permission(self, request, *args):
+        return not self.governed() and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request, obj=None):
+        return not self.governed() and super().has_change_permission(request, obj)
+
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.data.get("_change_reason") or ("admin edit" if change else "admin create")
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Retire selected records (never deleted)")
+    @admin.action(description="Retire selected records (never deleted)", permissions=["view"])
     def retire_selected(self, request, queryset):
+        from mdm import registry
         from mdm.services.golden import golden_set_status
 
+        spec = next((s for s in registry.all_specs() if s.model is self.model), None)
+        if spec is not None and spec.stewardship is not None:
+            # Governed records: propose the retirement; an approver applies it.
+            from mdm.services.changes import ChangeError, retire_propose
+
+            proposed = []
+            for obj in queryset:
+                try:
+                    proposed.append(
+                        retire_propose(
+                            entity_type=spec.entity_type,
+                            object_id=obj.pk,
+                            actor=request.user,
+                            reason="retired in admin",
+                        ).pk
+                    )
+                except ChangeError as exc:
+                    self.message_user(request, str(exc), messages.WARNING)
+            if proposed:
+                self.message_user(
+                    request,
+                    f"Proposed {len(proposed)} retirement(s) for approval: change request(s) "
+                    + ", ".join(f"#{pk}" for pk in proposed),
+                    messages.SUCCESS,
+                )
+            return
+        if not self.has_change_permission(request):
+            self.message_user(request, "You may not retire these records.", messages.ERROR)
+            return
         count = 0
         for obj in queryset:
             golden_set_status(obj, status="retired", actor=request.user, reason="retired in admin")

@@ -22,11 +22,15 @@ def role_permissions(all_perms):
     ingest = {"mdm.add_sourcerecord", "mdm.view_sourcerecord"}
     # Stewards decide match proposals, start match runs and work the task list.
     stewardship = {"mdm.change_matchcandidate", "mdm.add_matchrun", "mdm.change_stewardtask"}
+    # Everyone but viewers may propose changes (service accounts too); only approvers approve, within the
+    # scopes django-guardian gives them (mdm.approve_in_scope on ApprovalScope rows).
+    propose = {"mdm.add_changerequest"}
+    approve = {"mdm.approve_changerequest"}
     return {
         VIEWER: view,
-        STEWARD: view | golden_write | ingest | stewardship,
-        APPROVER: view | golden_write | ingest | stewardship,
-        INTEGRATION: view | ingest,
+        STEWARD: view | golden_write | ingest | stewardship | propose,
+        APPROVER: view | golden_write | ingest | stewardship | propose | approve,
+        INTEGRATION: view | ingest | propose,
     }
 
 

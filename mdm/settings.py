@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "guardian",
+    "django_htmx",
     "django_celery_beat",
     "mdm",
     "uom",
@@ -115,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "mdm.urls"
@@ -231,6 +233,11 @@ SPECTACULAR_SETTINGS = {
         "ContractKindEnum": "contracts.choices.ContractKind",
         "CandidateBandEnum": "mdm.models.matching.MatchCandidate.Band",
         "MatchBandEnum": ["match", "review", "distinct"],
+        "ChangeKindEnum": "mdm.models.changes.ChangeRequest.Kind",
+        "ChangeRequestStatusEnum": "mdm.models.changes.ChangeRequest.Status",
+        "ChangeOriginEnum": "mdm.models.changes.ChangeRequest.Origin",
+        "ChangeRiskEnum": "mdm.models.changes.ChangeRequest.Risk",
+        "DecisionActionEnum": "mdm.models.changes.DecisionLog.Action",
     },
 }
 
@@ -297,6 +304,17 @@ MDM_MATCH_MIN_TRAINING_RECORDS = int(os.environ.get("MDM_MATCH_MIN_TRAINING_RECO
 MDM_MATCH_UNTRAINED_PRIOR = float(os.environ.get("MDM_MATCH_UNTRAINED_PRIOR", 0.01))
 MDM_MATCH_CREATE_NEW = env_bool("MDM_MATCH_CREATE_NEW", True)
 MDM_MATCH_ON_INGEST = env_bool("MDM_MATCH_ON_INGEST", True)
+
+# Change requests: changes to the fields an entity marks sensitive (a supplier's bank accounts and tax identifiers)
+# need MDM_CHANGE_SENSITIVE_APPROVALS approvers; low-risk fields sent by a source with trust rank at or below
+# MDM_CHANGE_AUTO_APPROVE_TRUST_RANK are applied without a person (recorded as auto-approved; 0 turns that off).
+# Requests waiting longer than MDM_CHANGE_SLA_HOURS and match proposals older than MDM_REVIEW_SLA_DAYS count as
+# SLA breaches on the dashboard.
+MDM_CHANGE_SENSITIVE_APPROVALS = int(os.environ.get("MDM_CHANGE_SENSITIVE_APPROVALS", 2))
+MDM_CHANGE_AUTO_APPROVE_TRUST_RANK = int(os.environ.get("MDM_CHANGE_AUTO_APPROVE_TRUST_RANK", 10))
+MDM_CHANGE_SLA_HOURS = int(os.environ.get("MDM_CHANGE_SLA_HOURS", 48))
+MDM_REVIEW_SLA_DAYS = int(os.environ.get("MDM_REVIEW_SLA_DAYS", 5))
+MDM_SURVIVORSHIP_ON_INGEST = env_bool("MDM_SURVIVORSHIP_ON_INGEST", True)
 
 MDM_DOMAIN_APPS = ["uom", "suppliers", "items", "contracts"]
 MDM_API_ROUTERS = [

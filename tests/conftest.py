@@ -21,9 +21,21 @@ def steward(db):
     return _user("sam.steward", roles.STEWARD)
 
 
+def global_scope():
+    from mdm.models import ApprovalScope
+
+    scope, _ = ApprovalScope.objects.get_or_create(name="All records")
+    return scope
+
+
 @pytest.fixture
 def approver(db):
-    return _user("alex.approver", roles.APPROVER)
+    """An approver answering for every record (an ApprovalScope without limits, given with django-guardian)."""
+    from guardian.shortcuts import assign_perm
+
+    user = _user("alex.approver", roles.APPROVER)
+    assign_perm("mdm.approve_in_scope", user, global_scope())
+    return user
 
 
 @pytest.fixture
