@@ -29,7 +29,7 @@ demo: migrate
 run: demo
 	@echo ""
 	@echo "  MDM hub: http://$(HOST):$(PORT)/   (API: /api/v1/   docs: /api/docs/   admin: /admin/)"
-	@echo "  Demo logins (password for all: demo-password-2026): admin, steward, approver, viewer, integration"
+	@echo "  Demo logins (password for all: demo-password-2026): admin, steward, approver, approver2, devices.approver, viewer, integration"
 	@$(PY) manage.py drf_create_token integration 2>/dev/null | sed 's/^Generated token \(.*\) for user integration$$/  API token of the integration account: \1/' || true
 	@echo ""
 	$(VENV)/bin/honcho -f Procfile start

@@ -34,3 +34,11 @@ def match_source_records_task(entity_type: str, source_record_ids: list[int] | N
     """Incremental matching of new source records (after an ingest batch); returns the MatchRun id."""
     run = matching.match_source_records(entity_type, source_record_ids=source_record_ids, actor=_user(user_id))
     return run.pk
+
+
+@shared_task(name="mdm.survivorship_refresh")
+def survivorship_refresh_task(entity_type: str, golden_ids: list[int], user_id=None) -> dict:
+    """Re-apply survivorship to golden records whose source records changed; returns counts."""
+    from mdm.services.survivorship import survivorship_refresh_many
+
+    return survivorship_refresh_many(entity_type, golden_ids, actor=_user(user_id))

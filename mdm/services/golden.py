@@ -1,11 +1,15 @@
 """Writes to golden records: audited (history user and reason), version-checked, never deleted."""
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from mdm import registry
 from mdm.choices import LinkMethod, RecordStatus
 from mdm.models import Crosswalk, SourceRecord
+
+log = logging.getLogger(__name__)
 
 
 def _stamp(instance, *, actor, reason: str) -> None:
@@ -54,7 +58,25 @@ def crosswalk_link(crosswalk: Crosswalk, *, golden_id: int, method: str, actor, 
     crosswalk.match_score = score
     _stamp(crosswalk, actor=actor, reason=f"link ({method})")
     crosswalk.save()
+    if method not in (LinkMethod.CREATED, LinkMethod.MERGE):
+        survivorship_after_commit(crosswalk.entity_type, golden_id, actor=actor)
     return crosswalk
+
+
+def survivorship_after_commit(entity_type: str, golden_id: int, *, actor=None) -> None:
+    """Once the transaction commits, let the newly linked (or changed) source records survive into the record."""
+    if registry.get(entity_type).stewardship is None:
+        return
+    transaction.on_commit(lambda: _survive(entity_type, golden_id, actor))
+
+
+def _survive(entity_type: str, golden_id: int, actor) -> None:
+    from mdm.services.survivorship import survivorship_refresh
+
+    try:
+        survivorship_refresh(entity_type, golden_id, actor=actor)
+    except Exception:  # the link is committed; the next change to the record or a batch refresh tries again
+        log.exception("survivorship after linking %s %s failed", entity_type, golden_id)
 
 
 @transaction.atomic
@@ -65,4 +87,8 @@ def golden_create_from_source(source_record: SourceRecord, *, actor, reason: str
         raise ValueError(f"entity type {source_record.entity_type!r} cannot create golden records from source")
     golden = spec.create_golden(source_record.standardized, system=source_record.system, actor=actor, reason=reason)
     crosswalk_link(source_record.crosswalk, golden_id=golden.pk, method=LinkMethod.CREATED, actor=actor)
+    if spec.stewardship is not None:
+        from mdm.services.survivorship import lineage_from_source
+
+        lineage_from_source(source_record.entity_type, golden.pk, source_record)
     return golden

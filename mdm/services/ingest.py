@@ -247,7 +247,17 @@ def source_records_ingest(
         match = settings.MDM_MATCH_ON_INGEST
     if stored_ids and spec.matching is not None and match:
         transaction.on_commit(lambda: _enqueue_matching(entity_type, stored_ids, actor))
+    # New versions of records already linked to a golden record: survivorship decides what the record keeps.
+    relinked = sorted({crosswalks[ext].golden_id for _, ext, *_ in to_store if crosswalks[ext].golden_id is not None})
+    if relinked and spec.stewardship is not None and settings.MDM_SURVIVORSHIP_ON_INGEST:
+        transaction.on_commit(lambda: _enqueue_survivorship(entity_type, relinked, actor))
     return IngestResult(batch=batch, results=results)
+
+
+def _enqueue_survivorship(entity_type: str, golden_ids: list[int], actor) -> None:
+    from mdm.tasks import survivorship_refresh_task
+
+    survivorship_refresh_task.delay(entity_type, golden_ids, actor.pk if actor is not None else None)
 
 
 def _enqueue_matching(entity_type: str, source_record_ids: list[int], actor) -> None:

@@ -23,6 +23,7 @@ from mdm import registry
 from mdm.choices import LinkMethod
 from mdm.models import (
     Crosswalk,
+    DecisionLog,
     MatchCandidate,
     MatchDecision,
     MatchKey,
@@ -694,6 +695,18 @@ def match_candidate_decide(candidate: MatchCandidate, *, decision: str, actor, r
             candidate=candidate,
         )
         candidate.status = MatchCandidate.Status.CONFIRMED if is_match else MatchCandidate.Status.REJECTED
+        DecisionLog.objects.create(
+            action=DecisionLog.Action.MATCH if is_match else DecisionLog.Action.DISTINCT,
+            actor=actor,
+            entity_type=candidate.entity_type,
+            object_id=candidate.right_golden_id,
+            summary=f"{'Same' if is_match else 'Not the same'}: {candidate.left_ref} and {candidate.right_ref} "
+            f"(probability {candidate.probability:.3f})",
+            reason=reason,
+            requested_by=actor.get_username() if actor is not None else "",
+            match_candidate=candidate,
+            evidence={"probability": candidate.probability, "band": candidate.band},
+        )
     else:
         raise DecisionError(f"Unknown decision {decision!r}: expected match, distinct or defer.")
     candidate.decided_at = timezone.now()

@@ -31,6 +31,8 @@ DEMO_USERS = (
     ("admin", None, True),
     ("steward", roles.STEWARD, False),
     ("approver", roles.APPROVER, False),
+    ("approver2", roles.APPROVER, False),
+    ("devices.approver", roles.APPROVER, False),
     ("viewer", roles.VIEWER, False),
     ("integration", roles.INTEGRATION, False),
 )
@@ -120,9 +122,26 @@ class Command(BaseCommand):
                 user.save(update_fields=["password"])
             if group_name:
                 user.groups.add(Group.objects.get_or_create(name=group_name)[0])
+            if group_name == roles.APPROVER:
+                self._scope(user)
             token = Token.objects.get_or_create(user=user)[0].key if group_name == roles.INTEGRATION else None
             users.append((username, group_name or "superuser", created, token))
         return system_user, users
+
+    @staticmethod
+    def _scope(user):
+        """Approval scopes (django-guardian): two approvers answer for everything, one for medical equipment only."""
+        from guardian.shortcuts import assign_perm
+
+        from mdm.models import ApprovalScope
+
+        if user.username == "devices.approver":
+            scope, _ = ApprovalScope.objects.get_or_create(
+                name="Medical equipment (UNSPSC segment 42)", defaults={"unspsc_prefix": "42", "entity_type": "item"}
+            )
+        else:
+            scope, _ = ApprovalScope.objects.get_or_create(name="All records")
+        assign_perm("mdm.approve_in_scope", user, scope)
 
     def _stage(self, entity_type, data: DemoData, systems, actor, outcomes, golden_created, failures, quiet):
         max_batch = settings.INGEST_MAX_BATCH
