@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint format migrate demo bench bench-foundation bench-uom bench-prices bench-matching bench-matching-online clean browser
+.PHONY: install run test lint format migrate demo bench bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,7 @@ format: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdm_bench
 
 ## bench: every benchmark (about 40 minutes on 2 cores: 1M-record matching with Splink, 1M price lines)
-bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online
+bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship
 
 bench-foundation: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run
@@ -80,3 +80,6 @@ bench-matching-online: install
 
 clean:
 	rm -rf $(VENV) var
+
+bench-stewardship: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.stewardship

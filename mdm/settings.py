@@ -316,6 +316,9 @@ MDM_CHANGE_SLA_HOURS = int(os.environ.get("MDM_CHANGE_SLA_HOURS", 48))
 MDM_REVIEW_SLA_DAYS = int(os.environ.get("MDM_REVIEW_SLA_DAYS", 5))
 MDM_SURVIVORSHIP_ON_INGEST = env_bool("MDM_SURVIVORSHIP_ON_INGEST", True)
 
+# History reasons hold the change request's reason and approvers: longer than simple-history's default 100 characters.
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
+
 MDM_DOMAIN_APPS = ["uom", "suppliers", "items", "contracts"]
 MDM_API_ROUTERS = [
     "mdm.api.urls.router",

@@ -390,7 +390,7 @@ def _submit(cr: ChangeRequest, *, actor) -> None:
 
 
 def _lock(cr: ChangeRequest) -> ChangeRequest:
-    return ChangeRequest.objects.select_for_update().select_related("requested_by").get(pk=cr.pk)
+    return ChangeRequest.objects.select_for_update().get(pk=cr.pk)
 
 
 @transaction.atomic
@@ -794,7 +794,7 @@ def _apply_merge(cr: ChangeRequest, *, actor, reason: str) -> GoldenRecord:
     # References from other golden records (contract prices -> item, contracts -> supplier) follow the survivor.
     for relation in spec.model._meta.related_objects:
         related = relation.related_model
-        if relation.hidden or not relation.many_to_one or not issubclass(related, GoldenRecord):
+        if relation.hidden or not relation.one_to_many or not issubclass(related, GoldenRecord):
             continue
         attname = relation.field.attname
         for row in related._default_manager.select_for_update().filter(**{attname: merged.pk}).order_by("pk"):
