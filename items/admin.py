@@ -4,7 +4,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from items.models import Item, ItemPackagingLevel
 from items.services import ITEM_FIELDS
-from mdm.admin_mixins import GoldenAdminMixin
+from mdm.admin_mixins import GoldenAdminMixin, GovernedChildAdminMixin
 from mdm.identifiers import clean_gtin, clean_ndc, clean_udi_di, clean_unspsc
 
 
@@ -90,7 +90,7 @@ class ItemAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ItemPackagingLevel)
-class ItemPackagingLevelAdmin(SimpleHistoryAdmin):
+class ItemPackagingLevelAdmin(GovernedChildAdminMixin, SimpleHistoryAdmin):
     form = ItemPackagingLevelForm
     list_display = ["item", "level", "unit", "quantity", "gtin"]
     list_filter = ["level"]

@@ -108,3 +108,18 @@ class GoldenAdminMixin(IndexedSearchMixin):
             golden_set_status(obj, status="retired", actor=request.user, reason="retired in admin")
             count += 1
         self.message_user(request, f"Retired {count} record(s).", messages.SUCCESS)
+
+
+class GovernedChildAdminMixin:
+    """Rows owned by a governed golden record (bank accounts, aliases, packaging levels) are read-only here too:
+    changing them is a change to the record, made through a change request (a new bank account needs two approvers).
+    """
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

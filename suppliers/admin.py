@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
-from mdm.admin_mixins import GoldenAdminMixin
+from mdm.admin_mixins import GoldenAdminMixin, GovernedChildAdminMixin
 from mdm.identifiers import clean_bank_account_number, clean_iban
 from suppliers.models import (
     SUPPLIER_IDENTIFIERS,
@@ -164,7 +164,7 @@ class SupplierAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
     inlines = [SupplierAliasInline, SupplierAddressInline, SupplierContactInline, SupplierBankAccountInline]
 
 
-class ChildAdmin(SimpleHistoryAdmin):
+class ChildAdmin(GovernedChildAdminMixin, SimpleHistoryAdmin):
     """Rows owned by a supplier: the supplier is loaded with the list and picked by autocomplete."""
 
     list_select_related = ["supplier"]

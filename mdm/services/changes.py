@@ -430,12 +430,12 @@ def change_request_approve(cr: ChangeRequest, *, actor, reason: str = "") -> Cha
 @transaction.atomic
 def change_request_reject(cr: ChangeRequest, *, actor, reason: str) -> ChangeRequest:
     cr = _lock(cr)
+    allowed, why = can_approve(actor, cr)
+    if not allowed:
+        raise ChangePermissionError(why)
     reason = " ".join(str(reason or "").split())
     if not reason:
         raise ValidationError({"reason": ["Say why you reject this change: the requester needs to know."]})
-    allowed, why = can_approve(actor, cr)
-    if not allowed:
-        raise ChangePermissionError(why.replace("approve", "reject", 1) if "approve it" in why else why)
     ChangeApproval.objects.create(
         change_request=cr,
         actor=actor,
@@ -479,6 +479,9 @@ def change_request_withdraw(cr: ChangeRequest, *, actor, reason: str = "") -> Ch
 
 @transaction.atomic
 def change_request_comment(cr: ChangeRequest, *, actor, text: str) -> ChangeComment:
+    """Comments come from the people who work on requests: proposers and approvers, not viewers."""
+    if not (can_propose(actor) or (actor is not None and actor.has_perm("mdm.approve_changerequest"))):
+        raise ChangePermissionError("Only stewards and approvers can comment on change requests.")
     text = str(text or "").strip()
     if not text:
         raise ValidationError({"text": ["Write a comment."]})

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from items.models import Item
 from items.services import item_create
+from mdm.models import ChangeRequest
 from tests.items.conftest import GUDID_BOX, GUDID_EACH
 
 
@@ -63,8 +64,9 @@ def test_no_delete_but_retire(admin_client, tube):
     assert admin_client.get(f"/admin/items/item/{tube.pk}/delete/").status_code == 403
     admin_client.post("/admin/items/item/", {"action": "retire_selected", "_selected_action": [tube.pk]}, follow=True)
     tube.refresh_from_db()
-    assert tube.status == "retired"
-    assert tube.history.first().history_change_reason == "retired in admin"
+    assert tube.status == "active"  # proposed, not applied: an approver decides
+    proposal = ChangeRequest.objects.get(kind="retire", object_id=tube.pk)
+    assert (proposal.status, proposal.reason) == ("submitted", "retired in admin")
     assert Item.objects.count() == 1
 
 
