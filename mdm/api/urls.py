@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from mdm.api import views
+from mdm.api import changes, views
 from mdm.api.matching import register_routes
 
 router = DefaultRouter()
@@ -9,3 +9,4 @@ router.register("source-records", views.SourceRecordViewSet)
 router.register("quarantine", views.QuarantinedRecordViewSet)
 router.register("ingest-batches", views.IngestBatchViewSet)
 register_routes(router)
+changes.register_routes(router)

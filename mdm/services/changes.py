@@ -214,6 +214,9 @@ def can_approve(user, cr: ChangeRequest) -> tuple[bool, str]:
         return False, "Service accounts may submit change requests but never approve them."
     if not user.has_perm("mdm.approve_changerequest"):
         return False, "Only approvers may approve or reject change requests."
+    model = registry.get(cr.entity_type).model
+    if not user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
+        return False, f"You may not read {model._meta.verbose_name_plural}, so you cannot approve changes to them."
     if cr.approvals.filter(actor=user, void=False).exists():
         return False, "You already approved this request; it needs another approver."
     if not _in_scope(user, cr):
@@ -288,7 +291,7 @@ def change_request_create(
     goes straight to the approvers (and is applied at once when the policy auto-approves it).
     """
     if kind == Kind.RETIRE:
-        return retire_propose(entity_type=entity_type, object_id=object_id, actor=actor, reason=reason)
+        return retire_propose(entity_type=entity_type, object_id=object_id, actor=actor, reason=reason, origin=origin)
     if kind not in (Kind.CREATE, Kind.UPDATE):
         raise ChangeError(f"Use the merge and unmerge actions for a {kind}; this call creates or updates records.")
     spec, adapter = stewardship(entity_type)
@@ -405,9 +408,18 @@ def change_request_submit(cr: ChangeRequest, *, actor) -> ChangeRequest:
 
 
 @transaction.atomic
+def _require_submitted(cr: ChangeRequest) -> None:
+    if cr.status != Status.SUBMITTED:
+        raise ChangeError(
+            f"This change request is {cr.get_status_display().lower()}; only submitted requests are approved or rejected."
+        )
+
+
+@transaction.atomic
 def change_request_approve(cr: ChangeRequest, *, actor, reason: str = "") -> ChangeRequest:
     """Record ``actor``'s approval; the last approval the policy needs applies the change."""
     cr = _lock(cr)
+    _require_submitted(cr)
     allowed, why = can_approve(actor, cr)
     if not allowed:
         raise ChangePermissionError(why)
@@ -430,6 +442,7 @@ def change_request_approve(cr: ChangeRequest, *, actor, reason: str = "") -> Cha
 @transaction.atomic
 def change_request_reject(cr: ChangeRequest, *, actor, reason: str) -> ChangeRequest:
     cr = _lock(cr)
+    _require_submitted(cr)
     allowed, why = can_approve(actor, cr)
     if not allowed:
         raise ChangePermissionError(why)
@@ -626,7 +639,7 @@ def merge_propose(
         },
         *_diff(entity_type, adapter, before, fields),
     ]
-    evidence = dict(candidate.explanation or {}) if candidate is not None else {}
+    evidence = {}
     if candidate is not None:
         evidence = {"probability": candidate.probability, "band": candidate.band, "explanation": candidate.explanation}
     cr = ChangeRequest(
@@ -666,10 +679,12 @@ def _active_merge(entity_type: str, merged_id: int) -> MergeRecord | None:
 
 
 @transaction.atomic
-def unmerge_propose(*, entity_type: str, merged_id: int, actor, reason: str) -> ChangeRequest:
+def unmerge_propose(
+    *, entity_type: str, merged_id: int, actor, reason: str, origin: str = Origin.STEWARD
+) -> ChangeRequest:
     """Propose undoing the merge that retired ``merged_id`` (it comes back with its links and references)."""
     spec, adapter = stewardship(entity_type)
-    _check_can_propose(actor, entity_type, Origin.STEWARD)
+    _check_can_propose(actor, entity_type, origin)
     reason = _require_reason(reason)
     merged = _golden(spec, merged_id)
     record = _active_merge(entity_type, merged.pk)
@@ -707,7 +722,7 @@ def unmerge_propose(*, entity_type: str, merged_id: int, actor, reason: str) -> 
         base_version=merged.version,
         reason=reason,
         requested_by=actor,
-        origin=Origin.STEWARD,
+        origin=origin,
         **_scope(adapter, merged, adapter.snapshot(merged)),
     )
     _policy(cr, adapter)

@@ -15,6 +15,7 @@ the policy allows), and the lineage of each value is kept in ``GoldenLineage``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -41,6 +42,10 @@ def _empty(value) -> bool:
     return value is None or value == "" or value == [] or value == {}
 
 
+def _words(value) -> set[str]:
+    return set(re.findall(r"[^\W_]+", str(value).casefold()))
+
+
 def _pick(rule: str, candidates: list[tuple[object, SourceRecord]]):
     def trust_key(item):
         value, record = item
@@ -49,7 +54,9 @@ def _pick(rule: str, candidates: list[tuple[object, SourceRecord]]):
     if rule == "recent":
         return min(candidates, key=lambda item: (-item[1].received_at.timestamp(), item[1].system.trust_rank))
     if rule == "complete":
-        return min(candidates, key=lambda item: (-len(str(item[0])), *trust_key(item)))
+        # More distinct words is more complete ("Catheter IV 20 gauge" over "CATH IV 20G"); case, symbols and
+        # spelling the same words differently are not. Ties go to trust.
+        return min(candidates, key=lambda item: (-len(_words(item[0])), *trust_key(item)))
     return min(candidates, key=trust_key)
 
 
