@@ -16,6 +16,7 @@ for dotted in settings.MDM_API_ROUTERS:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("mdm.ui.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_router.urls)),
