@@ -47,3 +47,15 @@ def screenshot_dir(settings):
     path = Path(settings.VAR_DIR) / "screenshots"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def publish(path, name: str) -> None:
+    """Copy a screenshot into docs/screenshots (shown in the README) when MDM_UPDATE_SCREENSHOTS=1."""
+    if os.environ.get("MDM_UPDATE_SCREENSHOTS") == "1":
+        import shutil
+
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / name)

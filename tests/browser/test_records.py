@@ -1,8 +1,5 @@
 """A steward searches, opens a record, and sees likely duplicates appear while typing a new one. Real Chromium."""
 
-import shutil
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import Group, User
 from guardian.shortcuts import assign_perm
@@ -12,11 +9,10 @@ from mdm.services.changes import change_request_approve, change_request_create
 from mdm.services.golden import golden_create_from_source
 from mdm.services.ingest import source_records_ingest
 from suppliers.services import supplier_create
+from tests.browser.conftest import publish
 from tests.conftest import global_scope
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -99,6 +95,5 @@ def test_steward_searches_opens_a_record_and_sees_duplicates_while_creating(
     assert "/records/supplier/new/" in page.url  # nothing was submitted
     page.screenshot(path=str(screenshot_dir / "create-suggestions.png"), full_page=True)
 
-    DOCS.mkdir(parents=True, exist_ok=True)
     for name in ("record.png", "create-suggestions.png"):
-        shutil.copyfile(screenshot_dir / name, DOCS / name)
+        publish(screenshot_dir / name, name)

@@ -1,20 +1,15 @@
 """A steward works the review inbox in real Chromium: opens a proposal, types a reason, presses "n", moves on."""
 
-import shutil
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 
 from mdm.models import MatchCandidate, SourceRecord, SourceSystem
 from mdm.services import matching
 from mdm.services.ingest import source_records_ingest
 from suppliers.services import supplier_create
+from tests.browser.conftest import publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-DOCS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 
 @pytest.fixture
@@ -81,8 +76,7 @@ def log_in(page, live_server, next_path):
 def save(page, screenshot_dir, name):
     path = screenshot_dir / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, DOCS / f"{name}.png")
+    publish(path, f"{name}.png")
 
 
 def test_steward_rejects_a_proposal_with_the_keyboard(page, live_server, proposals, screenshot_dir):

@@ -3,12 +3,9 @@ approve it herself, a viewer cannot either, an approver approves it; the record 
 merged record's past."""
 
 import re
-import shutil
 from datetime import UTC
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
@@ -16,11 +13,11 @@ from guardian.shortcuts import assign_perm
 from items.services import item_create
 from mdm.models import ApprovalScope, ChangeRequest, MatchCandidate
 from mdm.services import matching
+from tests.browser.conftest import publish
 from uom.services import unit_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DOCS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 
 
@@ -103,8 +100,7 @@ def forged_post(page, url):
 def save(page, screenshot_dir, name):
     path = screenshot_dir / name
     page.screenshot(path=str(path), full_page=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, DOCS / name)
+    publish(path, name)
 
 
 def test_merge_proposed_by_a_steward_is_approved_by_someone_else(browser, live_server, cast, twins, screenshot_dir):
@@ -172,9 +168,11 @@ def test_merge_proposed_by_a_steward_is_approved_by_someone_else(browser, live_s
     merged.refresh_from_db()
     assert cr.status == ChangeRequest.Status.APPLIED and merged.status == "retired"
 
-    # (d) the survivor's page lists the merge; the merged record is retired, its timeline names the request.
-    # (The survivor's own timeline shows only versions of its rows: a merge that takes over no value writes none.)
+    # (d) the survivor's page lists the merge, in its merges and in its history timeline (from the decision log);
+    # the merged record is retired, its timeline names the request.
     assert alex.goto(f"{live_server.url}/records/item/{survivor.pk}/").status == 200
+    timeline = alex.locator("#history").inner_text()
+    assert f"Merged item #{merged.pk} into #{survivor.pk}" in timeline and f"change request #{cr.pk}" in timeline
     merges = alex.locator("#merges")
     assert f"change request #{cr.pk}" in merges.inner_text()
     assert merges.locator(f'a[href="/records/item/{merged.pk}/"]').count() == 1

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from mdm.api.as_of import parse_as_of
 from mdm.choices import RecordStatus
-from mdm.models import ChangeRequest, Crosswalk, GoldenChild, MergeRecord, SourceRecord
+from mdm.models import ChangeRequest, Crosswalk, DecisionLog, GoldenChild, MergeRecord, SourceRecord
 from mdm.payload_secrets import masked
 from mdm.selectors import change_requests_for, golden_lineage
 from mdm.services import changes as svc
@@ -190,7 +190,7 @@ def _history_rows(spec, pk, as_of=None) -> list[dict]:
         for key, obj in rel_model._default_manager.in_bulk(list(keys)).items()
     }
     verbs = {"+": "created", "~": "changed", "-": "deleted"}
-    out = []
+    out = _link_events(spec, pk, as_of)
     for row, owner, label, changes in entries:
         shown = []
         for name, old, new in changes:
@@ -213,7 +213,35 @@ def _history_rows(spec, pk, as_of=None) -> list[dict]:
                 "changes": shown,
             }
         )
+    out.sort(key=lambda entry: entry["when"], reverse=True)
     return out
+
+
+def _link_events(spec, pk, as_of=None) -> list[dict]:
+    """Merges and unmerges that moved links to or from this record: they change what it is made of even when
+    none of its own fields changed, so they belong on its timeline (from the decision log)."""
+    merged_into_me = Q(kind=ChangeRequest.Kind.MERGE, object_id=pk)
+    mine_merged = Q(kind__in=[ChangeRequest.Kind.MERGE], change_request__changes__merged_id=pk)
+    unmerges = Q(kind=ChangeRequest.Kind.UNMERGE) & (Q(object_id=pk) | Q(change_request__changes__survivor_id=pk))
+    logs = DecisionLog.objects.filter(
+        entity_type=spec.entity_type,
+        action__in=[DecisionLog.Action.APPLIED, DecisionLog.Action.AUTO_APPLIED],
+    ).filter(merged_into_me | mine_merged | unmerges)
+    if as_of is not None:
+        logs = logs.filter(created_at__lte=as_of)
+    return [
+        {
+            "when": log.created_at,
+            "who": log.requested_by,
+            "reason": f"{log.reason} [change request #{log.change_request_id}, approved by {', '.join(log.approvers)}]",
+            "what": log.summary,
+            "verb": "",
+            "is_child": False,
+            "version": log.golden_version if log.object_id == pk else None,
+            "changes": [],
+        }
+        for log in logs.order_by("-created_at")[:HISTORY_LIMIT]
+    ]
 
 
 def _active_merge(spec, obj):
