@@ -167,23 +167,37 @@ def approval_scopes(user):
 
 
 def approval_scope_q(user) -> models.Q | None:
-    """A filter on ChangeRequest for the requests inside the user's scopes; ``None`` means every request."""
+    """A filter on ChangeRequest for the requests inside the user's scopes; ``None`` means every request.
+
+    Scopes are grouped per entity type: supplier scopes become one ``IN`` list, category scopes one prefix
+    test each, so hundreds of scopes still make a short, index-friendly condition.
+    """
     if user.is_superuser:
         return None
-    q = models.Q(pk__in=[])
+    everything: set[str] = set()
+    prefixes: dict[str, set[str]] = {}
+    suppliers: dict[str, set[int]] = {}
     for scope in approval_scopes(user):
-        part = models.Q(entity_type=scope.entity_type) if scope.entity_type else models.Q()
+        entity = scope.entity_type
         if scope.is_global:
-            if not scope.entity_type:
+            if not entity:
                 return None
-            q |= part
+            everything.add(entity)
             continue
-        within = models.Q(pk__in=[])
         if scope.unspsc_prefix:
-            within |= models.Q(scope_category__startswith=scope.unspsc_prefix)
+            prefixes.setdefault(entity, set()).add(scope.unspsc_prefix)
         if scope.supplier_id is not None:
-            within |= models.Q(scope_supplier_id=scope.supplier_id)
-        q |= part & within
+            suppliers.setdefault(entity, set()).add(scope.supplier_id)
+    q = models.Q(pk__in=[])
+    if everything:
+        q |= models.Q(entity_type__in=sorted(everything))
+    for entity in sorted(set(prefixes) | set(suppliers)):
+        within = models.Q(pk__in=[])
+        for prefix in sorted(prefixes.get(entity, ())):
+            within |= models.Q(scope_category__startswith=prefix)
+        if suppliers.get(entity):
+            within |= models.Q(scope_supplier_id__in=sorted(suppliers[entity]))
+        q |= (models.Q(entity_type=entity) & within) if entity else within
     return q
 
 
