@@ -6,7 +6,7 @@ class ItemsConfig(AppConfig):
     verbose_name = "Items"
 
     def ready(self):
-        from items import matching
+        from items import matching, stewardship
         from items.selectors import item_packaging, item_packaging_problems
         from items.serializers import ItemPayloadSerializer
         from items.services import item_create_from_payload
@@ -27,5 +27,6 @@ class ItemsConfig(AppConfig):
                 ).strip(),
                 api_path="items",
                 matching=matching.ADAPTER,
+                stewardship=stewardship.ADAPTER,
             )
         )

@@ -57,7 +57,7 @@ class StewardshipAdapter:
     """Fields whose change needs two approvers (a supplier's bank accounts and tax identifiers)."""
     low_risk: tuple[str, ...] = ()
     """Fields a trusted source may change without a person approving (recorded as auto-approved)."""
-    scope: Callable[[Any], dict] = field(default=lambda obj: {})
+    scope: Callable[[Any, dict], dict] = field(default=lambda obj, values: {})
     """``scope(obj)`` -> {"category": UNSPSC code, "supplier_id": id}: which approvers answer for the record."""
     survivorship: dict = field(default_factory=dict)
     """Field -> rule (``trust``, ``recent``, ``complete``); fields not named are not survived from sources."""

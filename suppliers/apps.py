@@ -7,7 +7,7 @@ class SuppliersConfig(AppConfig):
 
     def ready(self):
         from mdm import registry
-        from suppliers import matching
+        from suppliers import matching, stewardship
         from suppliers.serializers import SupplierPayloadSerializer
         from suppliers.services import supplier_create_from_payload
 
@@ -21,6 +21,7 @@ class SuppliersConfig(AppConfig):
                 display=lambda p: str(p.get("legal_name") or "").strip(),
                 api_path="suppliers",
                 matching=matching.ADAPTER,
+                stewardship=stewardship.ADAPTER,
                 # Bank numbers in a raw source payload are sealed before it is stored (mdm.payload_secrets).
                 secret_paths=("bank_accounts.*.iban", "bank_accounts.*.account_number"),
             )

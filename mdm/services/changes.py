@@ -21,7 +21,7 @@ import json
 
 from django.apps import apps
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -330,6 +330,8 @@ def change_request_create(
         before = adapter.snapshot(obj)
     else:
         before = {}
+    if kind == Kind.CREATE:
+        _require_complete(spec, adapter, changes)
     normalized = adapter.validate(changes, obj)
     diff = _diff(entity_type, adapter, before, normalized)
     if not diff and not pins:
@@ -363,6 +365,21 @@ def change_request_create(
     if submit:
         _submit(cr, actor=actor)
     return cr
+
+
+def _require_complete(spec, adapter, changes: dict) -> None:
+    """A new record needs every field its model requires (checked at proposal time, not at approval)."""
+    missing = {}
+    for name in adapter.fields:
+        try:
+            field = spec.model._meta.get_field(name)
+        except FieldDoesNotExist:  # a child collection (aliases, packaging): optional
+            continue
+        required = not field.blank and not field.has_default() and not getattr(field, "auto_now_add", False)
+        if required and changes.get(name) in (None, "", []):
+            missing[name] = ["This field is required."]
+    if missing:
+        raise ValidationError(missing)
 
 
 def _new_label(adapter, values: dict) -> str:

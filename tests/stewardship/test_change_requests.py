@@ -271,3 +271,12 @@ def test_pinned_values_are_recorded(make_item, steward, approver):
     pin = PinnedValue.objects.get(entity_type="item", object_id=item.pk, field="short_name")
     assert pin.value == "Blom 313" and pin.pinned_by == steward
     assert GoldenLineage.objects.get(object_id=item.pk).fields["short_name"]["rule"] == "pinned"
+
+
+def test_a_new_record_missing_a_required_field_is_refused_when_proposed(steward, units):
+    with pytest.raises(ValidationError) as exc:
+        change_request_create(
+            entity_type="item", kind="create", changes={"description": "Suture"}, actor=steward, reason="new"
+        )
+    assert {"item_type", "base_unit"} <= set(exc.value.message_dict)
+    assert not ChangeRequest.objects.exists()
