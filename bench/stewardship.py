@@ -48,7 +48,9 @@ def seed():
                 status="submitted",
                 title=f"bench record {n}",
                 changes={"short_name": f"name {n}"},
-                diff=[{"field": "short_name", "label": "Short name", "old": "", "new": f"name {n}", "sensitive": False}],
+                diff=[
+                    {"field": "short_name", "label": "Short name", "old": "", "new": f"name {n}", "sensitive": False}
+                ],
                 base_version=1,
                 reason="bench",
                 requested_by=requester,
