@@ -1,14 +1,14 @@
 """Admin for the shared MDM models. Source records and quarantine are evidence: read-only."""
 
-import csv
 import json
 
 from django.contrib import admin
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 
+from mdm.exports import decision_csv_rows
 from mdm.models import (
     ApprovalScope,
     ChangeApproval,
@@ -252,23 +252,6 @@ class ChangeCommentAdmin(ReadOnlyAdmin):
     list_display = ["change_request", "author", "created_at"]
 
 
-DECISION_COLUMNS = [
-    "created_at",
-    "action",
-    "entity_type",
-    "object_id",
-    "kind",
-    "summary",
-    "reason",
-    "requested_by",
-    "approvers",
-    "actor",
-    "golden_version",
-    "change_request_id",
-    "match_candidate_id",
-]
-
-
 @admin.register(DecisionLog)
 class DecisionLogAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "entity_type", "object_id", "summary", "actor", "requested_by"]
@@ -280,28 +263,11 @@ class DecisionLogAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Export the selected decisions as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            decision_csv_rows(queryset.select_related("actor").order_by("created_at", "id")),
+            content_type="text/csv; charset=utf-8",
+        )
         response["Content-Disposition"] = 'attachment; filename="decisions.csv"'
-        writer = csv.writer(response)
-        writer.writerow(DECISION_COLUMNS)
-        for row in queryset.select_related("actor").order_by("created_at", "id"):
-            writer.writerow(
-                [
-                    row.created_at.isoformat(),
-                    row.action,
-                    row.entity_type,
-                    row.object_id,
-                    row.kind,
-                    row.summary,
-                    row.reason,
-                    row.requested_by,
-                    ";".join(row.approvers),
-                    row.actor.get_username() if row.actor else "",
-                    row.golden_version,
-                    row.change_request_id,
-                    row.match_candidate_id,
-                ]
-            )
         return response
 
 

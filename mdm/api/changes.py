@@ -29,6 +29,7 @@ from rest_framework.reverse import reverse
 
 from mdm import registry
 from mdm.api.exceptions import Conflict
+from mdm.exports import Echo, decision_csv_rows
 from mdm.models import ChangeApproval, ChangeComment, ChangeRequest, DecisionLog, PinnedValue
 from mdm.selectors import change_requests_awaiting, change_requests_for, golden_lineage
 from mdm.services import changes as service
@@ -525,61 +526,6 @@ class DecisionLogSerializer(serializers.ModelSerializer):
         return public_value(obj.evidence or {})
 
 
-EXPORT_COLUMNS = [
-    "when",
-    "action",
-    "entity_type",
-    "object_id",
-    "kind",
-    "summary",
-    "reason",
-    "requested_by",
-    "approvers",
-    "actor",
-    "golden_version",
-    "change_request",
-    "match_candidate",
-]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value):
-    # Spreadsheets run cells that start like a formula; reasons and summaries are typed by people.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def _export_rows(queryset):
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    for row in queryset.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                _cell(value)
-                for value in (
-                    row.created_at.isoformat(),
-                    row.action,
-                    row.entity_type,
-                    row.object_id,
-                    row.kind,
-                    row.summary,
-                    row.reason,
-                    row.requested_by,
-                    "; ".join(str(name) for name in row.approvers or ()),
-                    row.actor.get_username() if row.actor_id else "",
-                    row.golden_version,
-                    row.change_request_id,
-                    row.match_candidate_id,
-                )
-            ]
-        )
-
-
 class CSVRenderer(renderers.BaseRenderer):
     """Lets ``Accept: text/csv`` reach the export; errors come out as a one-row CSV of the detail."""
 
@@ -590,7 +536,7 @@ class CSVRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         lines = [["detail", "code"], [(data or {}).get("detail", ""), (data or {}).get("code", "")]]
         out = []
-        writer = csv.writer(_Echo())
+        writer = csv.writer(Echo())
         for line in lines:
             out.append(writer.writerow(line))
         return "".join(out).encode()
@@ -642,7 +588,7 @@ class DecisionLogViewSet(viewsets.ReadOnlyModelViewSet):
             qs = qs.filter(created_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=zone))
         if end:
             qs = qs.filter(created_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone))
-        response = StreamingHttpResponse(_export_rows(qs), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(decision_csv_rows(qs), content_type="text/csv; charset=utf-8")
         name = f"decisions-{start or 'start'}-to-{end or timezone.localdate()}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

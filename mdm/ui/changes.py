@@ -24,7 +24,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from mdm import registry
-from mdm.api.changes import _export_rows as export_rows
+from mdm.exports import decision_csv_rows
 from mdm.models import DecisionLog
 from mdm.models.changes import ChangeRequest
 from mdm.selectors import change_requests_awaiting, change_requests_for
@@ -405,7 +405,7 @@ def decisions_export(request):
         qs = qs.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))
     if end:
         qs = qs.filter(created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone))
-    response = StreamingHttpResponse(export_rows(qs), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(decision_csv_rows(qs), content_type="text/csv; charset=utf-8")
     name = f"decisions-{start or 'start'}-to-{end or timezone.localdate()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

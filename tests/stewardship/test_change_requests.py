@@ -280,3 +280,13 @@ def test_a_new_record_missing_a_required_field_is_refused_when_proposed(steward,
         )
     assert {"item_type", "base_unit"} <= set(exc.value.message_dict)
     assert not ChangeRequest.objects.exists()
+
+
+def test_admin_exports_selected_decisions_as_csv(make_item, steward, approver, admin_client):
+    item = make_item("Blom trach tube")
+    change_request_approve(propose(item, steward, short_name="=HYPERLINK(1)"), actor=approver)
+    log = DecisionLog.objects.get()
+    response = admin_client.post("/admin/mdm/decisionlog/", {"action": "export_csv", "_selected_action": [log.pk]})
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response["Content-Type"].startswith("text/csv") and lines[0].startswith("when,action,entity_type")
+    assert "applied" in lines[1] and "alex.approver" in lines[1]
