@@ -22,9 +22,12 @@ class ContractsConfig(AppConfig):
                 dispatch_uid=f"contracts.packaging_level_{'saved' if signal is post_save else 'deleted'}",
             )
 
+        from contracts.syndication import contract_price_publish, contract_publish
+
         registry.register(
             registry.EntitySpec(
                 entity_type="contract",
+                publish=contract_publish,
                 label="Contract",
                 model_label="contracts.Contract",
                 payload_serializer=ContractPayloadSerializer,
@@ -38,6 +41,7 @@ class ContractsConfig(AppConfig):
         registry.register(
             registry.EntitySpec(
                 entity_type="contract_price",
+                publish=contract_price_publish,
                 label="Contract price",
                 model_label="contracts.ContractPrice",
                 payload_serializer=ContractPricePayloadSerializer,

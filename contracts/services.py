@@ -14,6 +14,7 @@ from mdm.choices import RecordStatus
 from mdm.identifiers import clean_currency
 from mdm.models import Crosswalk
 from mdm.services.golden import golden_save
+from mdm.signals import golden_saved
 from uom.conversions import ConversionError, packaging_for_item
 from uom.models import Unit
 from uom.selectors import unit_resolve
@@ -195,6 +196,8 @@ def contract_prices_recompute(item_id: int, *, actor=None, reason: str = "price 
             default_user=actor,
             default_change_reason=reason,
         )
+        for price in changed:  # bulk_update skips save(): tell the outbox about each new version here
+            golden_saved.send(sender=ContractPrice, instance=price, created=False)
     return len(changed)
 
 

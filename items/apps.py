@@ -15,9 +15,12 @@ class ItemsConfig(AppConfig):
 
         register_packaging_provider(item_packaging, checker=item_packaging_problems)
 
+        from items.syndication import item_publish
+
         registry.register(
             registry.EntitySpec(
                 entity_type="item",
+                publish=item_publish,
                 label="Item",
                 model_label="items.Item",
                 payload_serializer=ItemPayloadSerializer,

@@ -95,6 +95,9 @@ class EntitySpec:
     """How duplicates of this entity type are found (``None``: not matched)."""
     stewardship: StewardshipAdapter | None = None
     """How stewards edit, merge and survive this entity type (``None``: not editable in the UI)."""
+    publish: Callable[[Any], dict] | None = None
+    """``publish(golden) -> dict``: the record as downstream systems receive it (outbox payload; see sync/).
+    Secret values at ``secret_paths`` are sealed by the caller. ``None``: never syndicated."""
 
     @property
     def model(self):
@@ -121,6 +124,15 @@ def get(entity_type: str) -> EntitySpec:
 
 def entity_types() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def for_model(model) -> EntitySpec | None:
+    """The spec whose golden model is ``model`` (a class), or None."""
+    label = f"{model._meta.app_label}.{model.__name__}"
+    for spec in _REGISTRY.values():
+        if spec.model_label == label:
+            return spec
+    return None
 
 
 def all_specs() -> list[EntitySpec]:

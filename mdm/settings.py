@@ -107,6 +107,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "mdm.middleware.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -316,6 +317,17 @@ MDM_CHANGE_SLA_HOURS = int(os.environ.get("MDM_CHANGE_SLA_HOURS", 48))
 MDM_REVIEW_SLA_DAYS = int(os.environ.get("MDM_REVIEW_SLA_DAYS", 5))
 MDM_SURVIVORSHIP_ON_INGEST = env_bool("MDM_SURVIVORSHIP_ON_INGEST", True)
 
+# --- Syndication (sync/) ------------------------------------------------------------------------------
+# Nudge the delivery engine when a change commits (off: only the scheduled pump, every 5 s by default).
+MDM_SYNC_KICK = env_bool("MDM_SYNC_KICK", True)
+# A worker holds a target (and the deliveries it is sending) this long; a killed worker's work is picked up after.
+MDM_SYNC_LEASE_SECONDS = int(os.environ.get("MDM_SYNC_LEASE_SECONDS", "60"))
+# Transient failures: retry after base * 2^(attempt-1) seconds (jittered), at most this long apart.
+MDM_SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_BASE_SECONDS", "2"))
+MDM_SYNC_BACKOFF_MAX_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_MAX_SECONDS", "600"))
+# One delivery task works a target at most this long, then hands over to a fresh task.
+MDM_SYNC_DELIVER_BUDGET_SECONDS = float(os.environ.get("MDM_SYNC_DELIVER_BUDGET_SECONDS", "30"))
+
 # History reasons hold the change request's reason and approvers: longer than simple-history's default 100 characters.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True
 
@@ -326,4 +338,5 @@ MDM_API_ROUTERS = [
     "suppliers.api.urls.router",
     "items.api.urls.router",
     "contracts.api.urls.router",
+    "sync.api.router",
 ]

@@ -10,10 +10,12 @@ class SuppliersConfig(AppConfig):
         from suppliers import matching, stewardship
         from suppliers.serializers import SupplierPayloadSerializer
         from suppliers.services import supplier_create_from_payload
+        from suppliers.syndication import supplier_publish
 
         registry.register(
             registry.EntitySpec(
                 entity_type="supplier",
+                publish=supplier_publish,
                 label="Supplier",
                 model_label="suppliers.Supplier",
                 payload_serializer=SupplierPayloadSerializer,

@@ -17,10 +17,12 @@ class UomConfig(AppConfig):
             post_delete.connect(registry_invalidate, sender=model, dispatch_uid=f"uom-registry-{model.__name__}-del")
         from uom.serializers import UnitPayloadSerializer
         from uom.services import unit_create_from_payload
+        from uom.syndication import unit_publish
 
         registry.register(
             registry.EntitySpec(
                 entity_type="unit",
+                publish=unit_publish,
                 label="Unit",
                 model_label="uom.Unit",
                 payload_serializer=UnitPayloadSerializer,

@@ -1,8 +1,9 @@
 """The abstract base every golden record inherits: timestamps, lifecycle, optimistic version."""
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 
 from mdm.choices import RecordStatus
+from mdm.signals import golden_saved
 
 
 class GoldenRecordDeleteError(Exception):
@@ -48,12 +49,16 @@ class GoldenRecord(models.Model):
         abstract = True
 
     def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
+        created = self.pk is None or self._state.adding
+        if not created:
             self.version = (self.version or 0) + 1
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "version", "updated_at"}
-        super().save(*args, **kwargs)
+        # The row and whatever listens to golden_saved (the outbox) commit together or not at all.
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            super().save(*args, **kwargs)
+            golden_saved.send(sender=type(self), instance=self, created=created)
 
     def delete(self, *args, **kwargs):
         raise GoldenRecordDeleteError(

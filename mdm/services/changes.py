@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from mdm import registry
 from mdm.choices import LinkMethod, RecordStatus
+from mdm.context import ChangeContext, bound, current_correlation_id, new_correlation_id
 from mdm.models import (
     ApprovalScope,
     ChangeApproval,
@@ -345,6 +346,7 @@ def change_request_create(
         kept[PIN_KEY] = pins
     values = {**before, **normalized}
     cr = ChangeRequest(
+        correlation_id=current_correlation_id() or new_correlation_id(),
         entity_type=entity_type,
         object_id=obj.pk if obj is not None else None,
         kind=kind,
@@ -599,6 +601,7 @@ def retire_propose(
     if obj.status == RecordStatus.RETIRED:
         raise ChangeError(f"{spec.label} {obj.pk} is already retired.")
     cr = ChangeRequest(
+        correlation_id=current_correlation_id() or new_correlation_id(),
         entity_type=entity_type,
         object_id=obj.pk,
         kind=Kind.RETIRE,
@@ -674,6 +677,7 @@ def merge_propose(
     if candidate is not None:
         evidence = {"probability": candidate.probability, "band": candidate.band, "explanation": candidate.explanation}
     cr = ChangeRequest(
+        correlation_id=current_correlation_id() or new_correlation_id(),
         entity_type=entity_type,
         object_id=survivor.pk,
         kind=Kind.MERGE,
@@ -729,6 +733,7 @@ def unmerge_propose(
     links = sum(1 for move in record.moves if move.get("model") == "mdm.Crosswalk")
     holder = _chain_end(entity_type, record.survivor_id)
     cr = ChangeRequest(
+        correlation_id=current_correlation_id() or new_correlation_id(),
         entity_type=entity_type,
         object_id=merged.pk,
         kind=Kind.UNMERGE,
@@ -972,7 +977,23 @@ def _apply_unmerge(cr: ChangeRequest, *, actor, reason: str) -> GoldenRecord:
 
 
 def _apply(cr: ChangeRequest, *, actor, auto: bool = False) -> None:
-    """Write the change, the lineage, the request's outcome and the decision log, in the caller's transaction."""
+    """Write the change, the lineage, the request's outcome and the decision log, in the caller's transaction.
+
+    Golden records saved here carry the request's correlation id and number into their outbox events.
+    """
+    merged = cr.changes.get("merged_id") if cr.kind == Kind.MERGE else None
+    context = ChangeContext(
+        change_request_id=cr.pk,
+        kind=cr.kind,
+        entity_type=cr.entity_type,
+        merged_id=merged,
+        survivor_id=cr.object_id if merged else None,
+    )
+    with bound(correlation=cr.correlation_id or current_correlation_id(), change_context=context):
+        _apply_bound(cr, actor=actor, auto=auto)
+
+
+def _apply_bound(cr: ChangeRequest, *, actor, auto: bool) -> None:
     spec, adapter = stewardship(cr.entity_type)
     approvers = list(
         cr.approvals.filter(decision=ChangeApproval.Decision.APPROVE, void=False).values_list(
