@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: install run test lint format migrate demo bench bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship clean browser
+.PHONY: install run test lint format migrate demo bench bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship bench-sync clean browser
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,9 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 demo: migrate
-	$(PY) manage.py demo_load --if-empty
-	$(PY) manage.py uom_load_codes
+	MDM_SYNC_KICK=0 $(PY) manage.py demo_load --if-empty
+	MDM_SYNC_KICK=0 $(PY) manage.py uom_load_codes
+	$(PY) manage.py sync_demo_targets
 
 ## run: install, migrate, load demo data if the database is empty, start web + worker + scheduler
 run: demo
@@ -60,7 +61,7 @@ format: install
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mdm_bench
 
 ## bench: every benchmark (about 40 minutes on 2 cores: 1M-record matching with Splink, 1M price lines)
-bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship
+bench: bench-foundation bench-uom bench-prices bench-matching bench-matching-online bench-stewardship bench-sync
 
 bench-foundation: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.run
@@ -83,3 +84,7 @@ clean:
 
 bench-stewardship: install
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.stewardship
+
+## bench-sync: 10,000 changes to the Odoo test server, batched and one call per record; approval-to-delivered p95
+bench-sync: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench.sync

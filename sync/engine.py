@@ -170,6 +170,7 @@ def deliver_target(target: Target, *, budget_seconds: float | None = None, owner
     adapter = adapter_for(target)
     try:
         while True:
+            dispatch()  # events committed meanwhile join this run (a nudge may have been skipped)
             claimed = _claim(target, figures)
             if claimed is None:
                 break

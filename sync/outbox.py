@@ -10,6 +10,7 @@ nudged (``sync.pump``); the scheduled pump picks up anything a nudge missed.
 """
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -131,13 +132,23 @@ def publish_current(entity_type: str, object_id: int, *, correlation_id: str = "
     )
 
 
+_last_kick = 0.0
+KICK_INTERVAL = 0.25  # seconds: a burst of small transactions nudges the engine a few times a second, not per commit
+
+
 def _kick() -> None:
+    global _last_kick
     if not settings.MDM_SYNC_KICK:
         return
+    now = time.monotonic()
+    if now < _last_kick:
+        return  # a nudge is already scheduled after this commit: it dispatches this event too
+    countdown = max(0.0, _last_kick + KICK_INTERVAL - now)  # trailing nudge within a burst
+    _last_kick = now + countdown
     try:
         from sync.tasks import pump
 
-        pump.apply_async(expires=60)
+        pump.apply_async(countdown=countdown or None, expires=60)
     except Exception:  # the broker is down: the scheduled pump delivers anyway
         log.warning("could not nudge the delivery engine; the scheduled pump will pick the events up", exc_info=True)
 

@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 from mdm import roles
 from mdm.models import SourceSystem
 
+# Golden-record fixtures shared by the syndication tests (units, make_item, supplier, contract, make_price...).
+pytest_plugins = ["tests.sync.records"]
+
 
 def _user(username, role=None, **extra):
     user = User.objects.create_user(username=username, password="correct horse battery", **extra)

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from uom.choices import Dimension
 from uom.conversions import fraction_to_decimal
-from uom.registry import ConversionError, get_index
+from uom.registry import _catalogue_index, _unit_def
 
 # dimension -> (category, size of the reference unit in the converter's root units)
 CATEGORIES = {
@@ -24,11 +24,11 @@ CATEGORIES = {
 
 def unit_publish(unit) -> dict:
     category, ratio = None, None
-    try:
-        definition = get_index().resolve(unit.code)
-    except ConversionError:
-        definition = None
-    if definition is not None and definition.factor is not None and unit.dimension in CATEGORIES:
+    # From the unit's own codes and the shipped catalogue: no database look-up while the unit is being saved.
+    definition = _unit_def(
+        unit.code, unit.name, unit.dimension, unit.unece_code, unit.ucum_code, "", _catalogue_index().units
+    )
+    if definition.factor is not None and unit.dimension in CATEGORIES:
         category, reference = CATEGORIES[unit.dimension]
         value, _exact = fraction_to_decimal(definition.factor / reference)
         ratio = format(value.normalize(), "f")

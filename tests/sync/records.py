@@ -101,3 +101,41 @@ def make_price(steward, contract, units):
         )
 
     return make
+
+
+ODOO_TYPES = ("unit", "supplier", "item", "contract_price")
+
+
+def odoo_target(srv, *, name=None, entity_types=ODOO_TYPES, filters=None, **extra):
+    """A Target pointing at the Odoo test server, subscribed to ``entity_types``."""
+    from sync.models import Subscription, Target
+
+    target = Target.objects.create(
+        name=name or f"Odoo {srv.version}",
+        kind=Target.Kind.ODOO,
+        url=srv.url,
+        database=srv.db,
+        login=srv.login,
+        secret=srv.api_key,
+        **extra,
+    )
+    for entity_type in entity_types:
+        Subscription.objects.create(
+            target=target, entity_type=entity_type, filters=(filters or {}).get(entity_type, {})
+        )
+    return target
+
+
+def drain(target, *, rounds=50):
+    """Dispatch and deliver until nothing is due (as the worker would, in this process)."""
+    from sync import engine
+
+    totals = {}
+    for _ in range(rounds):
+        engine.dispatch()
+        figures = engine.deliver_target(target, budget_seconds=60)
+        for key, value in figures.items():
+            totals[key] = totals.get(key, 0) + value
+        if not engine.due(target).exists():
+            break
+    return totals

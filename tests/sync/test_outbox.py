@@ -9,8 +9,7 @@ from mdm.services.changes import change_request_approve, change_request_create, 
 from mdm.services.golden import golden_save_child
 from suppliers.models import SupplierAlias
 from sync.models import OutboxEvent
-from tests.conftest import global_scope  # noqa: F401 - approver fixtures rely on it
-from tests.sync.records import IBAN, contract, make_item, make_price, make_supplier, supplier, units  # noqa: F401
+from tests.sync.records import IBAN
 
 pytestmark = pytest.mark.django_db
 
