@@ -10,6 +10,7 @@ VIEWER = "viewer"
 STEWARD = "steward"
 APPROVER = "approver"
 INTEGRATION = "integration"
+OPERATIONS = "operations"
 
 
 def role_permissions(all_perms):
@@ -26,11 +27,18 @@ def role_permissions(all_perms):
     # scopes django-guardian gives them (mdm.approve_in_scope on ApprovalScope rows).
     propose = {"mdm.add_changerequest"}
     approve = {"mdm.approve_changerequest"}
+    # Syndication: stewards and approvers follow where their records went; operations staff watch every target,
+    # replay deliveries, check connections and adjust a target (adding one stays with administrators).
+    sync_follow = {"sync.view_delivery", "sync.view_outboxevent", "sync.view_target", "sync.view_keymap"}
+    sync_view = {p for p in all_perms if p.startswith("sync.view_")}
+    golden_view = {p for p in view if p.split(".")[0] in set(settings.MDM_DOMAIN_APPS)}
+    operations = sync_view | {"sync.replay_delivery", "sync.change_target"} | golden_view
     return {
         VIEWER: view,
-        STEWARD: view | golden_write | ingest | stewardship | propose,
-        APPROVER: view | golden_write | ingest | stewardship | propose | approve,
+        STEWARD: view | golden_write | ingest | stewardship | propose | sync_follow,
+        APPROVER: view | golden_write | ingest | stewardship | propose | approve | sync_follow,
         INTEGRATION: view | ingest | propose,
+        OPERATIONS: operations,
     }
 
 

@@ -236,6 +236,7 @@ SPECTACULAR_SETTINGS = {
         "MatchBandEnum": ["match", "review", "distinct"],
         "ChangeKindEnum": "mdm.models.changes.ChangeRequest.Kind",
         "ChangeRequestStatusEnum": "mdm.models.changes.ChangeRequest.Status",
+        "DeliveryStatusEnum": "sync.models.Delivery.Status",
         "ChangeOriginEnum": "mdm.models.changes.ChangeRequest.Origin",
         "ChangeRiskEnum": "mdm.models.changes.ChangeRequest.Risk",
         "DecisionActionEnum": "mdm.models.changes.DecisionLog.Action",
