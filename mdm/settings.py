@@ -329,6 +329,9 @@ MDM_SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_BASE_SECO
 MDM_SYNC_BACKOFF_MAX_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_MAX_SECONDS", "600"))
 # One delivery task works a target at most this long, then hands over to a fresh task.
 MDM_SYNC_DELIVER_BUDGET_SECONDS = float(os.environ.get("MDM_SYNC_DELIVER_BUDGET_SECONDS", "30"))
+# /metrics: open when public (default with DEBUG), else a bearer token or a user with sync.view_delivery.
+MDM_METRICS_PUBLIC = env_bool("MDM_METRICS_PUBLIC", DEBUG)
+MDM_METRICS_TOKEN = env_secret("MDM_METRICS_TOKEN") or ""
 
 # History reasons hold the change request's reason and approvers: longer than simple-history's default 100 characters.
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

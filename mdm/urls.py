@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from mdm import views
+from sync import views as sync_views
 
 api_router = DefaultRouter()
 for dotted in settings.MDM_API_ROUTERS:
@@ -16,6 +17,8 @@ for dotted in settings.MDM_API_ROUTERS:
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", sync_views.readyz, name="readyz"),
+    path("metrics", sync_views.metrics, name="metrics"),
     path("", include("mdm.ui.urls")),
     path("", include("sync.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
