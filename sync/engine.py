@@ -24,7 +24,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from sync.adapters.base import DeliveryItem, KeyRef, Outcome, TransientError, adapter_for, excerpt
@@ -90,6 +90,15 @@ def _dispatch_events(events: list[OutboxEvent]) -> None:
             archived=False,
         ).values_list("target_id", "entity_type", "object_id")
         held = set(keys)
+        # ... and those still on their way there (an archive must follow an earlier version not yet sent)
+        held |= set(
+            Delivery.objects.filter(
+                target_id__in={sub.target_id for sub, _ in filtered_out},
+                entity_type__in={event.entity_type for event in events},
+                object_id__in={event.object_id for event in events},
+                status__in=(*OPEN, Delivery.Status.SENDING),
+            ).values_list("target_id", "entity_type", "object_id")
+        )
     now = timezone.now()
     rows = []
     for sub, event in filtered_out:
@@ -99,6 +108,7 @@ def _dispatch_events(events: list[OutboxEvent]) -> None:
             archive = True
         else:
             continue
+        held.add((sub.target_id, event.entity_type, event.object_id))
         rows.append(
             Delivery(
                 target_id=sub.target_id,
@@ -190,9 +200,18 @@ def _claim(target: Target, figures) -> list[Delivery] | None:
     size = max(1, target.batch_size)
     order = {entity: n for n, entity in enumerate(_entity_order(target))}
     with transaction.atomic():
-        rows = list(due(target).select_related("event").order_by("id")[: size * 4])
+        rank = Case(*[When(entity_type=name, then=Value(n)) for name, n in order.items()], default=Value(99))
+        rows = list(due(target).select_related("event").annotate(rank=rank).order_by("rank", "id")[: size * 4])
         if not rows:
             return None
+        # Later versions of these records beyond the window count too: only the newest of each goes out.
+        records = Q()
+        for row in rows:
+            records |= Q(entity_type=row.entity_type, object_id=row.object_id)
+        seen = {row.pk for row in rows}
+        rows += [
+            row for row in due(target).filter(records).select_related("event").order_by("id") if row.pk not in seen
+        ]
         newest: dict[tuple, Delivery] = {}
         superseded = []
         for row in rows:

@@ -104,7 +104,15 @@ def _with_ages(rows: list[dict]) -> list[dict]:
 
 
 def _run_figures(run) -> str:
-    return " · ".join(f"{key.replace('_', ' ')} {value}" for key, value in (run.figures or {}).items())
+    """Flat figures as "checked 12 · drifted 1"; per-model figures (pulls) as "res.partner: fetched 3, stored 3"."""
+    parts = []
+    for key, value in (run.figures or {}).items():
+        if isinstance(value, dict):
+            inner = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items() if v)
+            parts.append(f"{key}: {inner or 'nothing new'}")
+        else:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return " · ".join(parts)
 
 
 def _runs(runs) -> list[dict]:

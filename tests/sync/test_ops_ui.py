@@ -151,7 +151,7 @@ def _overview_queries(client, count: int) -> int:
 
 
 def test_overview_queries_do_not_grow_with_targets(ops_client, django_assert_max_num_queries):
-    SyncRun.objects.create(target=make_target("runner"), kind="pull", status="ok", figures={"fetched": 3})
+    SyncRun.objects.create(target=make_target("runner"), kind="pull", status="done", figures={"fetched": 3})
     with_3 = _overview_queries(ops_client, 3)
     with_33 = _overview_queries(ops_client, 30)
     assert with_33 == with_3
@@ -466,7 +466,7 @@ def test_secret_is_in_no_operations_page(ops_client, busy):
     Delivery.objects.filter(target=alpha).update(
         last_error=f"boom {SECRET}", request_excerpt=f"key={SECRET}", response_excerpt=SECRET
     )
-    SyncRun.objects.create(target=alpha, kind="pull", status="ok")
+    SyncRun.objects.create(target=alpha, kind="pull", status="done")
     pages = [
         reverse("operations"),
         reverse("operations-deliveries"),

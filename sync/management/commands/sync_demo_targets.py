@@ -20,7 +20,7 @@ class Command(BaseCommand):
                 "url": f"http://127.0.0.1:{port}",
                 "database": "odoo",
                 "login": "mdm",
-                "secret": "test-api-key",
+                "secret": "test-key",
                 "inbound": False,
             },
         )
@@ -35,5 +35,7 @@ class Command(BaseCommand):
                 "file_format": Target.FileFormat.CSV,
             },
         )
-        Subscription.objects.get_or_create(target=drop, entity_type="supplier", defaults={"filters": {"status": "active"}})
+        Subscription.objects.get_or_create(
+            target=drop, entity_type="supplier", defaults={"filters": {"status": "active"}}
+        )
         self.stdout.write(f"demo targets: {odoo.name} ({odoo.url}), {drop.name} ({drop.directory})")
