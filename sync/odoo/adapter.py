@@ -150,9 +150,20 @@ class OdooAdapter(TargetAdapter):
         except MappingError as exc:  # e.g. an Odoo version this connector does not know
             return [Outcome(ok=False, transient=False, error=str(exc)) for _ in items]
 
+    def _remember_version(self) -> None:
+        """The version this run talks to, on the target (operations see an upgrade without a manual check)."""
+        version = str(self.client.version().get("server_version", ""))[:32]
+        if version and version != self.target.detected_version:
+            self.target.detected_version = version
+            self.target.version_checked_at = timezone.now()
+            type(self.target).objects.filter(pk=self.target.pk).update(
+                detected_version=version, version_checked_at=self.target.version_checked_at
+            )
+
     # -- delivering ------------------------------------------------------------------------------------------
     def _deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
         live = LiveTarget(self.client)
+        self._remember_version()
         mapper = mapper_for(self.client.major, company_id=self.target.company_id, target=live, today=self.today)
         outcomes: list[Outcome | None] = [None] * len(items)
         mapped: dict[int, Mapped] = {}
