@@ -35,6 +35,9 @@ class Command(BaseCommand):
                 "file_format": Target.FileFormat.CSV,
             },
         )
+        # The adapter never creates a drop directory (a missing share must not become a local folder): the demo's
+        # own folder is made here.
+        os.makedirs(drop.directory, exist_ok=True)
         Subscription.objects.get_or_create(
             target=drop, entity_type="supplier", defaults={"filters": {"status": "active"}}
         )
