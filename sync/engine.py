@@ -205,9 +205,7 @@ def _claim(target: Target, figures) -> list[Delivery] | None:
         if not rows:
             return None
         # Later versions of these records beyond the window count too: only the newest of each goes out.
-        records = Q()
-        for row in rows:
-            records |= Q(entity_type=row.entity_type, object_id=row.object_id)
+        records = _records_q({(row.entity_type, row.object_id) for row in rows})
         seen = {row.pk for row in rows}
         rows += [
             row for row in due(target).filter(records).select_related("event").order_by("id") if row.pk not in seen
@@ -254,17 +252,22 @@ def _entity_order(target: Target) -> tuple[str, ...]:
     return entity_types_for(target.kind)
 
 
-def _keys(target: Target, records) -> dict[tuple, KeyMap]:
-    records = list(records)
-    if not records:
-        return {}
+def _records_q(records) -> Q:
+    """One condition per entity type: ``(entity_type, object_id)`` pairs as ``object_id IN (...)`` lists."""
     by_type = defaultdict(set)
     for entity_type, object_id in records:
         by_type[entity_type].add(object_id)
     query = Q()
     for entity_type, ids in by_type.items():
         query |= Q(entity_type=entity_type, object_id__in=ids)
-    return {(k.entity_type, k.object_id): k for k in KeyMap.objects.filter(query, target=target)}
+    return query
+
+
+def _keys(target: Target, records) -> dict[tuple, KeyMap]:
+    records = list(records)
+    if not records:
+        return {}
+    return {(k.entity_type, k.object_id): k for k in KeyMap.objects.filter(_records_q(records), target=target)}
 
 
 def _send(target: Target, adapter, batch: list[Delivery], figures) -> None:
