@@ -9,7 +9,7 @@ from items.services import item_update
 from mdm.services.changes import change_request_approve, change_request_create, retire_propose
 from sync import engine
 from sync.models import Delivery, KeyMap, OutboxEvent
-from sync.services import deliveries_replay, deliveries_replay_dead, deliveries_replay_since
+from sync.services import deliveries_replay, deliveries_replay_dead, deliveries_replay_since, target_backfill
 from tests.sync.records import drain, odoo_target
 
 pytestmark = pytest.mark.django_db
@@ -241,3 +241,20 @@ def test_replay_since_resends_everything_for_a_target(odoo_server, make_item, st
     assert len(srv.calls) > calls
     assert len(srv.records("product.template")) == 1
     assert set(statuses(target)) == {"delivered"}
+
+
+def test_backfill_queues_every_subscribed_record_for_a_new_target(odoo_server, make_item, steward):
+    srv = odoo_server
+    items = [make_item(f"Gauze sponge {n}x{n}", part=f"G-{n}") for n in range(2, 6)]
+    retired = items[0]
+    retired.status = "retired"
+    from mdm.services.golden import golden_save
+
+    golden_save(retired, actor=steward, reason="test")
+    OutboxEvent.objects.update(dispatched_at=timezone.now())  # history from before the target existed
+    target = odoo_target(srv, entity_types=("item",), filters={"item": {"status": "active"}})
+    assert target_backfill(target, actor=steward) == 3  # the retired one was never there: nothing to archive
+    drain(target)
+    assert len(srv.records("product.template")) == 3
+    assert srv.by_xmlid(f"__mdm__.item_{retired.pk}") is None
+    assert KeyMap.objects.filter(target=target, entity_type="item").count() == 3
