@@ -11,6 +11,7 @@ STEWARD = "steward"
 APPROVER = "approver"
 INTEGRATION = "integration"
 OPERATIONS = "operations"
+AUDITOR = "auditor"
 
 
 def role_permissions(all_perms):
@@ -33,12 +34,21 @@ def role_permissions(all_perms):
     sync_view = {p for p in all_perms if p.startswith("sync.view_")}
     golden_view = {p for p in view if p.split(".")[0] in set(settings.MDM_DOMAIN_APPS)}
     operations = sync_view | {"sync.replay_delivery", "sync.change_target"} | golden_view
+    # Unmasked bank account numbers: approvers, who verify a changed account before approving it. Every view
+    # and export of them is written to the audit log. Not part of "view": viewers and stewards see last4 only.
+    reveal_bank = {"suppliers.reveal_supplierbankaccount"}
+    # Auditors read everything a viewer reads plus the audit log and the token list (never token secrets).
+    audit = {"mdm.view_auditevent", "mdm.view_apitoken", "mdm.view_accesslimit"}
+    # API tokens: people with a service role manage their own tokens; administrators manage everyone's.
+    own_tokens = {"mdm.add_apitoken", "mdm.view_apitoken"}
+    view = view - audit - {"mdm.view_apitoken"}
     return {
         VIEWER: view,
         STEWARD: view | golden_write | ingest | stewardship | propose | sync_follow,
-        APPROVER: view | golden_write | ingest | stewardship | propose | approve | sync_follow,
-        INTEGRATION: view | ingest | propose,
-        OPERATIONS: operations,
+        APPROVER: view | golden_write | ingest | stewardship | propose | approve | sync_follow | reveal_bank,
+        INTEGRATION: view | ingest | propose | own_tokens,
+        OPERATIONS: operations | own_tokens,
+        AUDITOR: view | audit | sync_view,
     }
 
 
