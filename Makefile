@@ -31,7 +31,7 @@ run: demo
 	@echo ""
 	@echo "  MDM hub: http://$(HOST):$(PORT)/   (API: /api/v1/   docs: /api/docs/   admin: /admin/)"
 	@echo "  Demo logins (password for all: demo-password-2026): admin, steward, approver, approver2, devices.approver, viewer, integration"
-	@$(PY) manage.py drf_create_token integration 2>/dev/null | sed 's/^Generated token \(.*\) for user integration$$/  API token of the integration account: \1/' || true
+	@$(PY) manage.py mdm_token create --user integration --name "make run" --scope read --scope ingest --scope match --scope changes --expires-days 7 --secret-only 2>/dev/null | sed 's/^/  API token of the integration account (7 days): /' || true
 	@echo ""
 	$(VENV)/bin/honcho -f Procfile start
 

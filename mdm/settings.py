@@ -54,10 +54,17 @@ def _dev_encryption_key(secret: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()).decode()
 
 
-# Comma-separated Fernet keys: the first encrypts, every key decrypts (key rotation).
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", env_secret("FIELD_ENCRYPTION_KEY") or "") or (
-    [_dev_encryption_key(SECRET_KEY)] if DEBUG and SECRET_KEY else []
-)
+# Comma-separated Fernet keys: the first encrypts, every key decrypts (key rotation: put the new key first, run
+# ``manage.py rotate_encryption_keys``, then drop the old one). From FIELD_ENCRYPTION_KEY or the file named by
+# FIELD_ENCRYPTION_KEY_FILE (keys separated by commas or one per line).
+FIELD_ENCRYPTION_KEYS = [
+    key.strip() for key in (env_secret("FIELD_ENCRYPTION_KEY") or "").replace("\n", ",").split(",") if key.strip()
+] or ([_dev_encryption_key(SECRET_KEY)] if DEBUG and SECRET_KEY else [])
+
+# The key of the bank-account fingerprints change requests show (equal numbers, equal fingerprints). Defaults to
+# SECRET_KEY, which keyed them before this setting existed; pin it to that value before rotating SECRET_KEY, or
+# set a key of its own (see the README's Security section for re-keying).
+MDM_FINGERPRINT_KEY = env_secret("MDM_FINGERPRINT_KEY") or SECRET_KEY
 
 if not DEBUG:
     _missing = [
@@ -90,7 +97,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -112,6 +118,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "mdm.middleware.CorrelationIdMiddleware",
+    "mdm.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -196,13 +203,34 @@ STORAGES = {
 }
 
 # --- Security (production) ----------------------------------------------------------------------
+# `manage.py check --deploy` passes with these defaults (tests/security/test_deploy_check.py). Behind a proxy that
+# terminates TLS, set SECURE_PROXY_SSL_HEADER=1 (the proxy sends X-Forwarded-Proto) or every request is redirected.
 SESSION_COOKIE_SECURE = not DEBUG and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie: htmx sends the token from the page (base.html hx-headers), Swagger UI from its page.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# A working day, and gone when the browser closes: a left-open session on a ward PC does not last overnight.
+SESSION_COOKIE_AGE = int(os.environ.get("MDM_SESSION_AGE_SECONDS", 8 * 60 * 60))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("MDM_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if os.environ.get("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS only: redirect plain HTTP (turn off with MDM_SSL_REDIRECT=0 only when the proxy in front already redirects).
+# Probes and the Prometheus scrape may use plain HTTP inside the cluster: they are exempt.
+SECURE_SSL_REDIRECT = env_bool("MDM_SSL_REDIRECT", not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# HSTS: browsers refuse plain HTTP for a year once they saw the hub over HTTPS (0 with DEBUG: a laptop's
+# localhost must not be pinned to HTTPS). Subdomains and the preload token are on by default; the preload token
+# only matters if the registrable domain's owner submits it to the browsers' preload list (hstspreload.org).
+SECURE_HSTS_SECONDS = int(os.environ.get("MDM_HSTS_SECONDS", 0 if DEBUG else 31536000))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MDM_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("MDM_HSTS_PRELOAD", True)
 
 # --- Cache (rate limits, lockout counters) --------------------------------------------------------
 # One cache for every process in production (CACHE_URL=redis://...); a process-local one on a laptop.
@@ -214,14 +242,88 @@ CACHES = {
 }
 
 # --- Identity: lockout, second factor, API tokens ---------------------------------------------------
+# Lockout (django-axes): after MDM_LOGIN_FAILURE_LIMIT failed logins for one username from one address, that
+# username cannot log in from there (not even with the right password) for MDM_LOGIN_LOCKOUT_MINUTES after the last
+# counted failure; a successful login resets the count. Username AND address: locking a username everywhere would
+# let anyone who reaches the login page shut an approver out from their own desk, and locking an address would
+# shut out every colleague behind the hospital's NAT; a guesser is still held to MDM_LOGIN_FAILURE_LIMIT tries per
+# address per pause (and meets the password rules and the second factor). An administrator unlocks at once with
+# `manage.py axes_reset_username <username>`. Admin logins count too.
+AXES_FAILURE_LIMIT = int(os.environ.get("MDM_LOGIN_FAILURE_LIMIT", 5))
+# In hours, as django-axes reads a float (0.25 = 15 minutes).
+AXES_COOLOFF_TIME = float(os.environ.get("MDM_LOGIN_LOCKOUT_MINUTES", 15)) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts during the pause are refused without restarting it: the person knows when to come back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "mdm.identity.lockout_response"  # the template, with when to retry and whom to ask
+AXES_HTTP_RESPONSE_CODE = 429
+# Whom a locked-out or stuck person should contact (shown on the lockout and second-factor pages).
+MDM_SUPPORT_CONTACT = os.environ.get("MDM_SUPPORT_CONTACT", "your MDM hub administrator")
+
+# Second factor (django-otp, TOTP apps): anyone may enrol at /account/otp/ and is then asked for a code after
+# every password login; members of MDM_OTP_REQUIRED_ROLES (comma list, e.g. "approver") must enrol before they
+# reach any page. API tokens are service credentials and are not asked.
+MDM_OTP_REQUIRED_ROLES = env_list("MDM_OTP_REQUIRED_ROLES")
+OTP_TOTP_ISSUER = os.environ.get("MDM_OTP_ISSUER", "MDM hub")
+# Asks an unverified session for its code before any page (after django-otp's middleware, which marks it).
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1, "mdm.identity.SecondFactorMiddleware")
+
+# API tokens (mdm.tokens): the self-service page offers at most MDM_TOKEN_MAX_DAYS of validity (default expiry
+# MDM_TOKEN_DEFAULT_DAYS). Rate limits (mdm.api.throttling), "<count>/<second|min|hour|day>" or "off".
+MDM_TOKEN_MAX_DAYS = int(os.environ.get("MDM_TOKEN_MAX_DAYS", 365))
+MDM_TOKEN_DEFAULT_DAYS = min(int(os.environ.get("MDM_TOKEN_DEFAULT_DAYS", 90)), MDM_TOKEN_MAX_DAYS)
+MDM_API_RATE_TOKEN = os.environ.get("MDM_API_RATE_TOKEN", "1200/min")
+MDM_API_RATE_USER = os.environ.get("MDM_API_RATE_USER", "600/min")
+MDM_API_RATE_ANON = os.environ.get("MDM_API_RATE_ANON", "60/min")
 
 # --- Content Security Policy and hardening ----------------------------------------------------------
+# django-csp 4: no inline script or style, no eval. Templates load CSS and JS from static files; the few inline
+# blocks that must stay (Swagger UI's start-up script, the self-contained 500 page) carry the per-request nonce
+# (``request.csp_nonce``), which django-csp adds to the header only on responses that use it. Images may be data:
+# URIs (the TOTP QR code, Swagger UI's icons). MDM_CSP_REPORT_ONLY=1 sends the same policy as
+# Content-Security-Policy-Report-Only (violations are reported in the browser console, nothing is blocked).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402 - kept with the policy it serves
+
+_CSP = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+if env_bool("MDM_CSP_REPORT_ONLY", False):
+    CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY_REPORT_ONLY = None, _CSP
+else:
+    CONTENT_SECURITY_POLICY = _CSP
+
+# File imports (catalog CSV/XLSX, GPO price files, API uploads): larger files are refused with 413 before they
+# are parsed; an XLSX may expand to at most MDM_IMPORT_MAX_UNCOMPRESSED_BYTES (a zip bomb is refused unread).
+MDM_IMPORT_MAX_BYTES = int(os.environ.get("MDM_IMPORT_MAX_BYTES", 25 * 1024 * 1024))
+MDM_IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("MDM_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024))
+# Uploads above this size are streamed to a temporary file instead of held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440))
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Hub API tokens (hashed, scoped: mdm.api.authentication), then the browser session. Plain DRF tokens are gone.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "mdm.api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # One limit per token, per signed-in person and per anonymous address; rates: MDM_API_RATE_* (Identity).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "mdm.api.throttling.TokenRateThrottle",
+        "mdm.api.throttling.UserRateThrottle",
+        "mdm.api.throttling.AnonRateThrottle",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mdm.api.permissions.IsAuthenticatedWithModelPerms"],
     "DEFAULT_FILTER_BACKENDS": [
@@ -235,7 +337,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mdm.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "mdm.api.renderers.BrowsableAPIRenderer",  # DRF's, with inline styles allowed on its pages (CSP)
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -308,14 +410,28 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Logging ------------------------------------------------------------------------------------
+# One line per event on stderr, from Django, Celery and our code alike (mdm/logging.py): LOG_FORMAT=json (the
+# default with DEBUG off: one JSON object per line, for a log shipper) or console (the default with DEBUG: readable
+# key=value lines). Every line carries the correlation id of its request or job; secrets are redacted.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or ("console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'console', not {LOG_FORMAT!r}.")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "formatters": {"structured": {"()": "mdm.logging.formatter", "fmt": LOG_FORMAT}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # runserver's access lines: the request log (mdm.middleware.RequestLogMiddleware) says it with more.
+        "django.server": {"level": "WARNING"},
+    },
 }
+# Error reports (the DEBUG page, API error text, error mails) hide secret settings and headers and redact the rest.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "mdm.redaction.SafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "mdm.redaction.SafeExceptionReporter"
 
 # Domain apps that register entities with the MDM machinery and contribute API routes.
 # Matching (mdm.matching): batch runs train the model by EM once the master has
@@ -352,6 +468,9 @@ MDM_SYNC_BACKOFF_BASE_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_BASE_SECO
 MDM_SYNC_BACKOFF_MAX_SECONDS = float(os.environ.get("MDM_SYNC_BACKOFF_MAX_SECONDS", "600"))
 # One delivery task works a target at most this long, then hands over to a fresh task.
 MDM_SYNC_DELIVER_BUDGET_SECONDS = float(os.environ.get("MDM_SYNC_DELIVER_BUDGET_SECONDS", "30"))
+# A delivery still pending, sending or waiting for a retry after this many minutes is late: the operations page
+# shows its target red and /metrics counts it in mdm_sync_deliveries_unacknowledged_past_sla.
+MDM_SYNC_DELIVERY_SLA_MINUTES = int(os.environ.get("MDM_SYNC_DELIVERY_SLA_MINUTES", "15"))
 # /metrics: open when public (default with DEBUG), else a bearer token or a user with sync.view_delivery.
 MDM_METRICS_PUBLIC = env_bool("MDM_METRICS_PUBLIC", DEBUG)
 MDM_METRICS_TOKEN = env_secret("MDM_METRICS_TOKEN") or ""

@@ -2,7 +2,6 @@
 
 import pytest
 from django.contrib.auth.models import Group, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from mdm import roles
@@ -66,11 +65,23 @@ def api(steward):
 
 @pytest.fixture
 def token_api(integration):
-    """An API client using the integration account's token, as a service account would."""
+    """An API client using an API token of the integration account (every scope that role uses), as a service
+    account would. ``token_api.token`` is the ``ApiToken``."""
+    from mdm.tokens import issue_token
+
     client = APIClient()
-    token = Token.objects.create(user=integration)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token, secret = issue_token(integration, name="test connector", scopes=["read", "ingest", "match", "changes"])
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    client.token = token
     return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with empty API rate-limit counters (the cache outlives a test; user ids are reused)."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture

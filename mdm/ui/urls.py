@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("mdm.ui.records")),
     path("", include("mdm.ui.review")),
     path("", include("mdm.ui.changes")),
+    path("", include("mdm.ui.account")),
 ]

@@ -9,7 +9,6 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from mdm import registry, roles
 from mdm.choices import LinkMethod
@@ -35,9 +34,19 @@ from mdm.identifiers import (
     clean_vat,
 )
 from mdm.management.commands.demo_load import DEMO_PASSWORD
-from mdm.models import Crosswalk, IngestBatch, MatchCandidate, MatchRun, QuarantinedRecord, SourceRecord, SourceSystem
+from mdm.models import (
+    ApiToken,
+    Crosswalk,
+    IngestBatch,
+    MatchCandidate,
+    MatchRun,
+    QuarantinedRecord,
+    SourceRecord,
+    SourceSystem,
+)
 from mdm.services.golden import golden_create_from_source
 from mdm.services.ingest import source_records_ingest
+from mdm.tokens import authenticate_secret
 
 SMALL = 120
 
@@ -341,7 +350,7 @@ def _snapshot():
         "crosswalks": Crosswalk.objects.count(),
         "linked": Crosswalk.objects.filter(golden_id__isnull=False).count(),
         "users": User.objects.count(),
-        "tokens": Token.objects.count(),
+        "tokens": ApiToken.objects.count(),
         "systems": SourceSystem.objects.count(),
     }
     for entity_type in registry.entity_types():
@@ -401,8 +410,12 @@ def test_demo_load_end_to_end():
         assert list(user.groups.values_list("name", flat=True)) == [role]
         assert not user.is_superuser
     assert Group.objects.get(name=roles.STEWARD).permissions.exists()
-    token = Token.objects.get(user__username="integration")
-    assert token.key in output and DEMO_PASSWORD in output
+    # The integration account's API token is printed once, works, and only its digest is stored.
+    token = ApiToken.objects.get(user__username="integration")
+    secrets_shown = re.findall(r"mdm_[0-9a-f]{8}_[\w-]+", output)
+    assert len(secrets_shown) == 1 and DEMO_PASSWORD in output
+    assert authenticate_secret(secrets_shown[0]) == token
+    assert token.scopes == ["read", "ingest", "match", "changes"] and token.expires_at is not None
 
     # --if-empty: nothing happens on a loaded database.
     before = _snapshot()

@@ -8,6 +8,7 @@ matching engine and the stewards.
 """
 
 from collections import Counter, defaultdict
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,12 +16,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, transaction
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from tqdm import tqdm
 
-from mdm import registry, roles
+from mdm import registry, roles, tokens
 from mdm.demo.generator import ENTITY_ORDER, ODOO, DemoData, generate
-from mdm.models import IngestBatch, SourceRecord, SourceSystem
+from mdm.models import ApiToken, IngestBatch, SourceRecord, SourceSystem
 from mdm.services import matching
 from mdm.services.golden import golden_create_from_source
 from mdm.services.ingest import IngestBatchError, source_records_ingest
@@ -37,6 +38,9 @@ DEMO_USERS = (
     ("integration", roles.INTEGRATION, False),
 )
 SYSTEM_USER = "system"
+# The integration account's API token: what a connector feeding the hub needs (mdm.tokens).
+DEMO_TOKEN_NAME = "demo connector"  # noqa: S105 - a label
+DEMO_TOKEN_SCOPES = ["read", "ingest", "match", "changes"]
 GOLDEN_SOURCE = ODOO
 GOLDEN_REASON = "demo data: created from the Odoo export"
 MAX_LISTED_FAILURES = 20
@@ -124,9 +128,28 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get_or_create(name=group_name)[0])
             if group_name == roles.APPROVER:
                 self._scope(user)
-            token = Token.objects.get_or_create(user=user)[0].key if group_name == roles.INTEGRATION else None
+            token = self._demo_token(user) if group_name == roles.INTEGRATION else None
             users.append((username, group_name or "superuser", created, token))
         return system_user, users
+
+    @staticmethod
+    def _demo_token(user) -> str:
+        """The integration account's demo API token: a new one is printed once; a still active one is only named
+        (its secret is not stored, so it cannot be printed again)."""
+        active = [t for t in ApiToken.objects.filter(user=user, name=DEMO_TOKEN_NAME) if t.is_active]
+        if active:
+            return (
+                f"{active[0].prefix} (issued earlier; a new one: manage.py mdm_token create --user {user.username} "
+                f"--name demo {' '.join(f'--scope {s}' for s in DEMO_TOKEN_SCOPES)})"
+            )
+        _, secret = tokens.issue_token(
+            user,
+            name=DEMO_TOKEN_NAME,
+            scopes=DEMO_TOKEN_SCOPES,
+            expires_at=timezone.now() + timedelta(days=settings.MDM_TOKEN_DEFAULT_DAYS),
+            via="command",
+        )
+        return secret
 
     @staticmethod
     def _scope(user):
