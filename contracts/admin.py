@@ -36,6 +36,7 @@ class ContractAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
         "supplier",
         "kind",
         "gpo_name",
+        "facility",
         "start_date",
         "end_date",
         "currency",
@@ -43,8 +44,8 @@ class ContractAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
         "version",
         "updated_at",
     ]
-    list_filter = ["status", "kind", TermListFilter, "currency"]
-    search_fields = ["number", "gpo_name", "supplier__legal_name"]
+    list_filter = ["status", "kind", TermListFilter, "currency", "facility"]
+    search_fields = ["number", "gpo_name", "facility", "supplier__legal_name"]
     list_select_related = ["supplier"]
     # Suppliers and contracts are big tables: a raw id widget, never a <select> of every row.
     raw_id_fields = ["supplier"]
@@ -76,7 +77,7 @@ class ContractPriceAdmin(GoldenAdminMixin, SimpleHistoryAdmin):
         "status",
         "version",
     ]
-    list_filter = ["status", TermListFilter, "contract__kind", "contract__currency"]
+    list_filter = ["status", TermListFilter, "contract__kind", "contract__currency", "contract__facility"]
     search_fields = ["contract__number", "item__description"]
     list_select_related = ["contract", "contract__supplier", "item", "unit", "base_unit"]
     raw_id_fields = ["contract", "item"]

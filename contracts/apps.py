@@ -22,6 +22,11 @@ class ContractsConfig(AppConfig):
                 dispatch_uid=f"contracts.packaging_level_{'saved' if signal is post_save else 'deleted'}",
             )
 
+        from contracts.access import (
+            CONTRACT_ACCESS_ATTRIBUTES,
+            CONTRACT_PRICE_ACCESS_ATTRIBUTES,
+            CONTRACT_PRICE_ACCESS_THROUGH,
+        )
         from contracts.syndication import contract_price_publish, contract_publish
 
         registry.register(
@@ -36,6 +41,7 @@ class ContractsConfig(AppConfig):
                     str(p.get(key) or "") for key in ("number", "supplier_name", "gpo_name")
                 ).strip(),
                 api_path="contracts",
+                access_attributes=CONTRACT_ACCESS_ATTRIBUTES,
             )
         )
         registry.register(
@@ -50,5 +56,7 @@ class ContractsConfig(AppConfig):
                     f"{p.get('contract', '')} / {p.get('item', '')}: {p.get('price', '')} per {p.get('unit', '')}"
                 ),
                 api_path="prices",
+                access_attributes=CONTRACT_PRICE_ACCESS_ATTRIBUTES,
+                access_through=CONTRACT_PRICE_ACCESS_THROUGH,
             )
         )

@@ -36,6 +36,9 @@ class ContractFilterSet(django_filters.FilterSet):
     number = django_filters.CharFilter(lookup_expr="iexact")
     gpo_name = django_filters.CharFilter(lookup_expr="icontains", label="GPO name contains")
     currency = django_filters.CharFilter(lookup_expr="iexact", label="ISO 4217 currency code")
+    facility = django_filters.CharFilter(
+        lookup_expr="iexact", label="Facility or business unit (exact, any case); group-wide contracts have none"
+    )
     active_on = ActiveOnFilter()
     expires_before = django_filters.DateFilter(
         field_name="end_date", lookup_expr="lt", label="Ends before this day (its end_date is earlier)"
@@ -53,6 +56,9 @@ class ContractPriceFilterSet(django_filters.FilterSet):
     contract = IdFilter(field_name="contract", label="Contract id")
     item = IdFilter(field_name="item", label="Item id")
     supplier = IdFilter(field_name="contract__supplier", label="Supplier id (of the contract)")
+    facility = django_filters.CharFilter(
+        field_name="contract__facility", lookup_expr="iexact", label="Facility or business unit of the contract"
+    )
     unit = django_filters.CharFilter(field_name="unit__code", lookup_expr="iexact", label="Unit code")
     active_on = ActiveOnFilter()
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")

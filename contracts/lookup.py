@@ -22,6 +22,7 @@ Every candidate comes back with its outcome (``chosen`` or why not) so a buyer c
 """
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -290,17 +291,19 @@ def price_lookup(
     on_date: dt.date | None = None,
     supplier_id: int | None = None,
     currency: str | None = None,
+    price_ids: Collection[int] | None = None,
 ) -> PriceLookup:
     """The price that applies to an order of ``quantity`` ``unit`` (default: the item's base unit) of an item.
 
     ``supplier_id`` narrows to one supplier (default: the best across suppliers); ``on_date`` defaults to
-    today. Returns a :class:`PriceLookup` whose ``chosen`` is None when no price applies (``reason``
+    today. ``price_ids``, when given, are the only price lines considered (the caller's access limits). Returns a :class:`PriceLookup` whose ``chosen`` is None when no price applies (``reason``
     says why, each candidate says why not). Raises :class:`PriceLookupError` for an unknown item, supplier
     or unit, a quantity that is not above zero, or prices in several currencies without ``currency``.
     """
     quantity = _check_quantity(quantity)
     on_date = on_date or timezone.localdate()
     packaging, candidates = fetch_candidates(item_id, on_date, supplier_id)
+    candidates = _only(candidates, price_ids)
     unit = unit or packaging.base_unit
     try:
         in_base = item_convert(packaging, quantity, unit, packaging.base_unit)
@@ -332,6 +335,13 @@ def _display_order(candidate: Candidate):
     return (candidate.outcome != PriceOutcome.CHOSEN, candidate.rank, ppb is None, ppb or 0, candidate.id)
 
 
+def _only(candidates: list[Candidate], price_ids: Collection[int] | None) -> list[Candidate]:
+    """The candidates among ``price_ids`` (None: all); the others are not there for this caller."""
+    if price_ids is None:
+        return candidates
+    return [candidate for candidate in candidates if candidate.id in price_ids]
+
+
 def _check_supplier(supplier_id: int) -> None:
     from suppliers.models import Supplier
 
@@ -350,10 +360,12 @@ def price_compare(
     quantity: Decimal | None = None,
     unit: str | None = None,
     currency: str | None = None,
+    price_ids: Collection[int] | None = None,
 ) -> PriceComparison:
     """Each supplier's applicable price for an item per base unit, lowest first, with the spread.
 
-    Per supplier the price is the one :func:`price_lookup` would choose for that supplier. Without
+    Per supplier the price is the one :func:`price_lookup` would choose for that supplier; ``price_ids``,
+    when given, are the only price lines considered (the caller's access limits). Without
     ``quantity`` every contract is compared at its entry tier (the lowest ``min_quantity`` of each unit),
     whatever the quantity it needs. One query for all suppliers.
     """
@@ -361,6 +373,7 @@ def price_compare(
         quantity = _check_quantity(quantity)
     on_date = on_date or timezone.localdate()
     packaging, candidates = fetch_candidates(item_id, on_date, None)
+    candidates = _only(candidates, price_ids)
     if unit is not None and quantity is None:
         quantity = Decimal(1)
     unit = unit or packaging.base_unit

@@ -97,6 +97,13 @@ class Contract(GoldenRecord):
     currency = models.CharField(
         max_length=3, validators=[validate_currency], help_text="ISO 4217 code of the contract's prices, e.g. USD."
     )
+    facility = models.CharField(
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text="The facility or business unit a local contract belongs to (e.g. 'North Campus'); "
+        "empty: group-wide, the contract applies to every facility.",
+    )
 
     history = HistoricalRecords()
 

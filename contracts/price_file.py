@@ -23,6 +23,7 @@ Currency *                    Currency Code (or a default for the whole file)
 Contract Start Date           Contract Effective Date (else the earliest price start of the contract)
 Contract End Date             Contract Expiration Date (else the latest price end of the contract)
 Line ID                       Price ID, Line Number (else contract, item, unit, tier and start)
+Facility                      Business Unit, Facility Name, Site (else group-wide: every facility)
 ============================  ====================================================================
 
 \\* required; \\*\\* at least one of the two on each row. Dates are ``YYYY-MM-DD`` text or date cells,
@@ -84,6 +85,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "currency": ("Currency", "Currency Code"),
     "contract_start": ("Contract Start Date", "Contract Effective Date"),
     "contract_end": ("Contract End Date", "Contract Expiration Date"),
+    "facility": ("Facility", "Business Unit", "Facility Name", "Site"),
     "line_id": ("Line ID", "Price ID", "Line Number"),
 }
 REQUIRED = ("contract_number", "supplier_name", "unit", "price", "start_date", "end_date")
@@ -285,6 +287,7 @@ class _Reader:
                 "currency": currency,
                 "start": dates["contract_start"],
                 "end": dates["contract_end"],
+                "facility": get("facility"),
                 "price_starts": [],
                 "price_ends": [],
             },
@@ -294,13 +297,14 @@ class _Reader:
             ("currency", currency, "currency"),
             ("start", dates["contract_start"], "contract_start"),
             ("end", dates["contract_end"], "contract_end"),
+            ("facility", get("facility"), "facility"),
         ):
             if facts[key] != value:
                 self.error(
                     row,
                     name,
                     f"contract {number} is given {facts[key] or 'none'} on row {facts['row']} and {value or 'none'} "
-                    "here; a contract has one supplier, currency and term.",
+                    "here; a contract has one supplier, currency, term and facility.",
                 )
         facts["price_starts"].append(row.price["start_date"])
         facts["price_ends"].append(row.price["end_date"])
@@ -345,11 +349,15 @@ class _Reader:
                 "end_date": end,
                 "currency": facts["currency"],
             }
+            if facts["facility"] is not None:
+                payload["facility"] = str(facts["facility"])
             serializer = ContractPayloadSerializer(data=payload, context=self.context)
             if not serializer.is_valid():
                 first = next(row for row in rows if row.line == facts["row"])
                 for key, messages in serializer.errors.items():
-                    name = {"start_date": "contract_start", "end_date": "contract_end"}.get(key, "contract_number")
+                    name = {"start_date": "contract_start", "end_date": "contract_end", "facility": "facility"}.get(
+                        key, "contract_number"
+                    )
                     for message in _flatten(messages):
                         self.error(first, name, f"contract {number}: {message}")
                 continue

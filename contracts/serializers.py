@@ -50,6 +50,15 @@ class ContractPayloadSerializer(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     currency = serializers.CharField(max_length=8, help_text="ISO 4217 code, e.g. USD.")
+    # Left out of the standardized payload when absent (default=empty), so older payloads keep their form.
+    facility = OptionalCharField(
+        max_length=64,
+        default=empty,
+        help_text="The facility or business unit a local contract belongs to; empty or absent: group-wide.",
+    )
+
+    def validate_facility(self, value):
+        return " ".join(value.split()) if value else ""
 
     def validate_currency(self, value):
         try:

@@ -67,11 +67,14 @@ def contract_create(
     end_date,
     currency: str,
     gpo_name: str = "",
+    facility: str = "",
     status: str = RecordStatus.ACTIVE,
     actor,
     reason: str,
 ) -> Contract:
     """Create a contract golden record for ``supplier`` (a ``suppliers.Supplier``).
+
+    ``facility`` names the facility or business unit a local contract belongs to; empty means group-wide.
 
     Raises Django's ``ValidationError`` keyed by field, writing nothing, when the data is invalid: end
     before start (on ``end_date``), a currency that is not ISO 4217, or a number the supplier already uses.
@@ -86,6 +89,7 @@ def contract_create(
         supplier=supplier,
         kind=kind,
         gpo_name=gpo_name or "",
+        facility=" ".join((facility or "").split()),
         start_date=_as_date(start_date),
         end_date=_as_date(end_date),
         currency=currency,
@@ -246,6 +250,7 @@ def contract_create_from_payload(standardized: dict, *, system, actor, reason: s
         supplier=supplier,
         kind=standardized["kind"],
         gpo_name=standardized.get("gpo_name") or "",
+        facility=standardized.get("facility") or "",
         start_date=standardized["start_date"],
         end_date=standardized["end_date"],
         currency=standardized["currency"],

@@ -7,6 +7,7 @@ class ItemsConfig(AppConfig):
 
     def ready(self):
         from items import matching, stewardship
+        from items.access import ACCESS_ATTRIBUTES
         from items.selectors import item_packaging, item_packaging_problems
         from items.serializers import ItemPayloadSerializer
         from items.services import item_create_from_payload
@@ -31,5 +32,6 @@ class ItemsConfig(AppConfig):
                 api_path="items",
                 matching=matching.ADAPTER,
                 stewardship=stewardship.ADAPTER,
+                access_attributes=ACCESS_ATTRIBUTES,
             )
         )

@@ -65,6 +65,14 @@ class GoldenAdminMixin(IndexedSearchMixin):
     def has_change_permission(self, request, obj=None):
         return not self.governed() and super().has_change_permission(request, obj)
 
+    def get_queryset(self, request):
+        """Cut to the user's access limits (``mdm.access``): records outside them are absent here too."""
+        from mdm import access, registry
+
+        qs = super().get_queryset(request)
+        spec = registry.for_model(self.model)
+        return qs if spec is None else access.limit_queryset(request.user, spec.entity_type, qs)
+
     def save_model(self, request, obj, form, change):
         obj._change_reason = form.data.get("_change_reason") or ("admin edit" if change else "admin create")
         super().save_model(request, obj, form, change)

@@ -72,6 +72,27 @@ class StewardshipAdapter:
     label: Callable[[Any], str] = field(default=str)
 
 
+def _strip(value: str) -> str:
+    return " ".join(str(value).split())
+
+
+@dataclass(frozen=True)
+class AccessAttribute:
+    """An attribute the records of one entity type carry that access limits may restrict on (``mdm.access``).
+
+    A user with an ``AccessLimit`` on it sees only the records whose attribute has one of the limit's values.
+    """
+
+    filter: Callable[[list[str]], Any]
+    """``filter(values)`` -> a ``Q`` on the golden model admitting the records with any of ``values``. It is
+    also applied to the model's history (``?as_of`` reads), so it names the record's own columns or joins
+    through foreign keys."""
+    description: str = ""
+    """What a value is, for the admin form and its errors ("UNSPSC segment, family, class or commodity")."""
+    clean: Callable[[str], str] = field(default=_strip)
+    """``clean(value)`` -> the stored form of one value; raises ``ValidationError`` saying what is wrong."""
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     entity_type: str
@@ -98,6 +119,13 @@ class EntitySpec:
     publish: Callable[[Any], dict] | None = None
     """``publish(golden) -> dict``: the record as downstream systems receive it (outbox payload; see sync/).
     Secret values at ``secret_paths`` are sealed by the caller. ``None``: never syndicated."""
+    access_attributes: dict[str, AccessAttribute] = field(default_factory=dict)
+    """Attributes access limits may restrict this entity type on (``category``, ``facility``); empty: none,
+    the role's permissions alone decide who reads its records."""
+    access_through: tuple[tuple[str, str], ...] = ()
+    """``(entity_type, foreign key)`` of the records this one refers to whose access limits apply to it too:
+    a contract price is seen only when its item and its contract are (``(("item", "item"), ("contract",
+    "contract"))``)."""
 
     @property
     def model(self):

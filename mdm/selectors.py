@@ -7,6 +7,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mdm.access import limit_references
 from mdm.models import ChangeApproval, ChangeRequest, GoldenLineage, MatchCandidate
 from mdm.services.changes import approval_scope_q, is_service_account
 
@@ -23,9 +24,11 @@ def change_requests_for(user):
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return ChangeRequest.objects.select_related("requested_by").annotate(
+    readable = ChangeRequest.objects.select_related("requested_by").annotate(
         approvals_given=Coalesce(Subquery(given, output_field=IntegerField()), 0)
     )
+    # Requests about records outside the user's access limits are not there for them (mdm.access).
+    return limit_references(user, readable)
 
 
 def change_requests_awaiting(user):

@@ -33,6 +33,7 @@ class ContractSerializer(serializers.ModelSerializer):
             "supplier_name",
             "kind",
             "gpo_name",
+            "facility",
             "start_date",
             "end_date",
             "currency",
@@ -56,6 +57,9 @@ class ContractPriceSerializer(serializers.ModelSerializer):
     contract = serializers.PrimaryKeyRelatedField(read_only=True)
     contract_number = serializers.CharField(source="contract.number", read_only=True)
     currency = serializers.CharField(source="contract.currency", read_only=True, help_text="The contract's currency.")
+    facility = serializers.CharField(
+        source="contract.facility", read_only=True, help_text="The contract's facility; empty: group-wide."
+    )
     supplier = serializers.IntegerField(source="contract.supplier_id", read_only=True)
     supplier_name = serializers.CharField(source="contract.supplier.legal_name", read_only=True)
     item = serializers.PrimaryKeyRelatedField(read_only=True)
@@ -93,6 +97,7 @@ class ContractPriceSerializer(serializers.ModelSerializer):
             "unit",
             "price",
             "currency",
+            "facility",
             "price_per_base_unit",
             "base_unit",
             "min_quantity",
@@ -128,10 +133,17 @@ def _decimal(value) -> str | None:
     return None if value is None else format(value, "f")
 
 
+# Ids are database integers (signed 64-bit): a larger number is refused here, not by the database (a 500 on SQLite).
+MAX_ID = 2**63 - 1
+
+
 class PriceLookupQuerySerializer(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1, help_text="Item id.")
+    item = serializers.IntegerField(min_value=1, max_value=MAX_ID, help_text="Item id.")
     supplier = serializers.IntegerField(
-        min_value=1, required=False, help_text="Supplier id; leave out for the best price across suppliers."
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text="Supplier id; leave out for the best price across suppliers.",
     )
     qty = serializers.CharField(
         required=False, default="1", help_text="Quantity ordered, a decimal above zero (default 1)."

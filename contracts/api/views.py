@@ -21,6 +21,7 @@ from contracts.filters import ContractFilterSet, ContractPriceFilterSet
 from contracts.lookup import PriceLookupError, price_compare, price_lookup
 from contracts.models import Contract, ContractPrice
 from contracts.selectors import contract_list, contract_price_list
+from mdm import access
 from mdm.api.as_of import AS_OF_PARAMETER, AsOfMixin
 from uom.models import Unit
 
@@ -42,6 +43,18 @@ _ITEM = _param("item", OpenApiTypes.INT, "Item id.", required=True)
 _DATE = _param("date", OpenApiTypes.DATE, "Order date, YYYY-MM-DD (default today). Dates are inclusive.")
 _UNIT = _param("unit", OpenApiTypes.STR, "Unit of qty: the item's base unit (default), a packaging level or a unit.")
 _CURRENCY = _param("currency", OpenApiTypes.STR, "ISO 4217 code: needed only when prices in several currencies apply.")
+
+
+def _admitted_prices(request, item_id: int) -> set[int] | None:
+    """The item's price lines the user may see (access limits); None when not limited.
+
+    An item outside the user's limits is refused exactly like an item that does not exist."""
+    if not access.admits(request.user, "item", item_id):
+        raise PriceLookupError("item", f"There is no item {item_id}.", "unknown_item")
+    if not access.is_limited(request.user, "contract_price"):
+        return None
+    prices = access.limit_queryset(request.user, "contract_price", ContractPrice.objects.filter(item_id=item_id))
+    return set(prices.values_list("pk", flat=True))
 
 
 def _error(exc: PriceLookupError) -> Response:
@@ -120,6 +133,7 @@ class ContractPriceViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
         data = query.validated_data
         try:
             result = price_lookup(
+                price_ids=_admitted_prices(request, data["item"]),
                 item_id=data["item"],
                 quantity=data["qty"],
                 unit=data.get("unit"),
@@ -161,6 +175,7 @@ class ContractPriceViewSet(AsOfMixin, viewsets.ReadOnlyModelViewSet):
         data = query.validated_data
         try:
             comparison = price_compare(
+                price_ids=_admitted_prices(request, data["item"]),
                 item_id=data["item"],
                 quantity=data.get("qty"),
                 unit=data.get("unit"),

@@ -5,8 +5,10 @@ packaging levels) are read as of the same time.
 """
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -15,6 +17,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import SearchFilter
+
+from mdm import access, registry
 
 AS_OF_PARAMETER = OpenApiParameter(
     "as_of",
@@ -27,15 +31,22 @@ AS_OF_PARAMETER = OpenApiParameter(
 def parse_as_of(raw: str | None) -> dt.datetime | None:
     if raw in (None, ""):
         return None
-    value = parse_datetime(raw)
+    try:
+        value = parse_datetime(raw)
+        day = parse_date(raw) if value is None else None
+    except ValueError:  # well-formed but impossible, such as 2026-02-30 or 24:61
+        value = day = None
     if value is None:
-        day = parse_date(raw)
         if day is None:
             raise ValidationError({"as_of": [f"'{raw}' is not an ISO 8601 date or date-time."]})
         value = dt.datetime.combine(day, dt.time.max)
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt.UTC)
-    return value
+    try:
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts (up to ±23:59).
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValidationError({"as_of": [f"'{raw}' is out of the supported range."]}) from None
 
 
 def load_children_as_of(page: list, paths: tuple[str, ...], as_of) -> None:
@@ -100,17 +111,28 @@ class AsOfMixin:
 
     def get_queryset(self):
         as_of = self.get_as_of()
-        if as_of is None:
-            return self.get_base_queryset()
-        model = self.queryset.model
-        return model.history.as_of(as_of).order_by("pk")
+        qs = self.get_base_queryset() if as_of is None else self.queryset.model.history.as_of(as_of).order_by("pk")
+        return self.limit_queryset(qs)
+
+    def limit_queryset(self, qs):
+        """Cut to the user's access limits (``mdm.access``): records outside them are absent, as if they didn't exist.
+
+        Every list, detail and ``as_of`` read of a golden model's API goes through here.
+        """
+        spec = registry.for_model(self.queryset.model)
+        if spec is None:
+            return qs
+        return access.limit_queryset(self.request.user, spec.entity_type, qs)
 
     def get_object(self):
         as_of = self.get_as_of()
         if as_of is None:
             return super().get_object()
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
-        obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()
+        try:
+            obj = self.get_queryset().filter(**{self.lookup_field: lookup}).first()
+        except (TypeError, ValueError, DjangoValidationError):  # not an id at all ("abc"): no such record
+            obj = None
         if obj is None:
             raise NotFound(f"No record {lookup} existed at {as_of.isoformat()}.")
         self.check_object_permissions(self.request, obj)
@@ -126,13 +148,31 @@ def _is_historical(model) -> bool:
     return hasattr(model, "instance_type")  # simple-history's historical models point at their live model
 
 
+# The largest id or whole number any supported database stores (a signed 64-bit integer).
+MAX_DB_INTEGER = 2**63 - 1
+
+
 class AsOfFilterBackend(DjangoFilterBackend):
     """django-filter for live and ``as_of`` querysets.
 
     With ``as_of`` the queryset is over the historical model: the view's FilterSet is re-bound to it,
     keeping the filters on the record's own columns. A filter on related rows (aliases, packaging) is
-    refused with a clear 400 rather than silently ignored.
+    refused with a clear 400 rather than silently ignored. So is a whole number no database column can hold
+    (SQLite cannot even bind it: a 500 otherwise).
     """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is not None:
+            _refuse_huge_numbers(request, filterset_class)
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            # The form's own rendering of its messages: django-filter's ``translate_validation`` formats every
+            # message with ``%``, and one quoting the caller's value ("GTIN '10%&' ...") would crash it (a 500).
+            raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
+        return filterset.qs
 
     def get_filterset_class(self, view, queryset=None):
         filterset_class = getattr(view, "filterset_class", None)
@@ -157,6 +197,22 @@ class AsOfFilterBackend(DjangoFilterBackend):
             fields = []
 
         return type(f"Historical{filterset_class.__name__}", (django_filters.FilterSet,), {"Meta": Meta, **usable})
+
+
+def _refuse_huge_numbers(request, filterset_class) -> None:
+    errors = {}
+    for name, flt in filterset_class.base_filters.items():
+        if not isinstance(flt, django_filters.ModelChoiceFilter | django_filters.NumberFilter):
+            continue
+        for raw in request.query_params.getlist(name):
+            try:
+                number = Decimal(raw.strip())
+            except (InvalidOperation, ValueError):
+                continue  # not a number: the filter's own field says so
+            if number.is_finite() and abs(number) > MAX_DB_INTEGER:
+                errors[name] = [f"'{raw.strip()[:24]}' is beyond any id or number the hub stores (±{MAX_DB_INTEGER})."]
+    if errors:
+        raise ValidationError(errors)
 
 
 class AsOfSearchFilter(SearchFilter):

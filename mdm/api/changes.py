@@ -27,9 +27,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from mdm import registry
+from mdm import access, registry
 from mdm.api.exceptions import Conflict
 from mdm.exports import Echo, decision_csv_rows
+from mdm.filters import UTCIsoDateTimeFilter
 from mdm.models import ChangeApproval, ChangeComment, ChangeRequest, DecisionLog, PinnedValue
 from mdm.selectors import change_requests_awaiting, change_requests_for, golden_lineage
 from mdm.services import changes as service
@@ -58,7 +59,7 @@ class ChangeApprovalSerializer(serializers.ModelSerializer):
 
 
 class ChangeCommentSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     at = serializers.DateTimeField(source="created_at", read_only=True)
 
     class Meta:
@@ -95,7 +96,7 @@ class ChangeRequestListSerializer(serializers.ModelSerializer):
     """A change request as listed: what, who, where it stands (``retrieve`` adds the diff and the decisions)."""
 
     url = serializers.HyperlinkedIdentityField(view_name="change-request-detail")
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     approvals_given = serializers.IntegerField(read_only=True, help_text="Approvals that count (not void).")
 
     class Meta:
@@ -243,10 +244,13 @@ class ChangeRequestCreateSerializer(serializers.Serializer):
             },
             Kind.UNMERGE: {"merged_id": data.get("merged_id") or data.get("object_id")},
         }[kind]
+        # A record outside the proposer's access limits does not exist for them (mdm.access).
+        user = getattr(self.context.get("request"), "user", None)
+        records = access.limit_queryset(user, spec.entity_type, spec.model._default_manager.all())
         for name, value in ids.items():
             if value is None:
                 errors[name] = [f"Name the record: a {kind} needs {name}."]
-            elif not spec.model._default_manager.filter(pk=value).exists():
+            elif not records.filter(pk=value).exists():
                 errors[name] = [f"{spec.label} {value} does not exist."]
         if kind == Kind.CREATE and data.get("object_id") is not None:
             errors["object_id"] = ["A new record has no id yet: leave object_id out."]
@@ -285,8 +289,8 @@ class ChangeRequestFilterSet(filters.FilterSet):
         choices=[("me", "me")], method="filter_awaiting", label="me: submitted requests you may decide now"
     )
     mine = filters.BooleanFilter(method="filter_mine", label="Only the requests you made")
-    submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
-    submitted_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = UTCIsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    submitted_before = UTCIsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
 
     class Meta:
         model = ChangeRequest
@@ -304,8 +308,8 @@ class ChangeRequestFilterSet(filters.FilterSet):
 
 class DecisionLogFilterSet(filters.FilterSet):
     actor = filters.CharFilter(field_name="actor__username", label="Who decided (username)")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = DecisionLog
@@ -340,6 +344,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
     queryset = ChangeRequest.objects.all()
     serializer_class = ChangeRequestSerializer
+    required_scope = "changes"  # token scope for every write (mdm.api.permissions)
     filterset_class = ChangeRequestFilterSet
     ordering_fields = ["id", "created_at", "submitted_at", "decided_at", "applied_at", "status"]
     ordering = ["-created_at", "-id"]
@@ -407,7 +412,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
         ),
     )
     def create(self, request, *args, **kwargs):
-        serializer = ChangeRequestCreateSerializer(data=request.data)
+        serializer = ChangeRequestCreateSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         common = {"entity_type": data["entity_type"], "actor": request.user, "reason": data["reason"]}
@@ -496,7 +501,7 @@ class ChangeRequestViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSe
 
 
 class DecisionLogSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     evidence = serializers.SerializerMethodField()
 
     class Meta:
@@ -564,6 +569,10 @@ class DecisionLogViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["id", "created_at"]
     ordering = ["-created_at", "-id"]
 
+    def get_queryset(self):
+        # Decisions about records outside the user's access limits are left out (mdm.access), the export too.
+        return access.limit_references(self.request.user, super().get_queryset())
+
     @extend_schema(
         parameters=[
             OpenApiParameter("from", OpenApiTypes.DATE, description="First day included (YYYY-MM-DD)."),
@@ -598,7 +607,7 @@ class DecisionLogViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class PinnedValueSerializer(serializers.ModelSerializer):
-    pinned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    pinned_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     value = serializers.SerializerMethodField()
 
     class Meta:
@@ -633,7 +642,11 @@ class GoldenLineageViewSet(viewsets.ViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "entity_type", str, OpenApiParameter.PATH, description="supplier, item, unit, contract, contract_price."
+                "entity_type",
+                str,
+                OpenApiParameter.PATH,
+                description="supplier, item, unit, contract, contract_price.",
+                pattern="^[a-z_]+$",  # as the route: anything else is no URL of the API
             ),
             OpenApiParameter("object_id", int, OpenApiParameter.PATH, description="The golden record's id."),
         ],
@@ -648,7 +661,8 @@ class GoldenLineageViewSet(viewsets.ViewSet):
         model = spec.model
         if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
             raise PermissionDenied(f"Reading {spec.label.lower()} records needs their view permission.")
-        obj = model._default_manager.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        records = access.limit_queryset(request.user, entity_type, model._default_manager.all())  # limits: as if absent
+        obj = records.filter(pk=object_id).first() if str(object_id).isdigit() else None
         if obj is None:
             raise NotFound(f"{spec.label} {object_id} does not exist.")
         label = spec.stewardship.label(obj) if spec.stewardship is not None else str(obj)

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from mdm import registry
+from mdm import access, registry
 from mdm.models import MatchCandidate, MatchDecision, MatchRun
 from mdm.services import matching
 
@@ -91,12 +91,28 @@ class CanViewGolden(permissions.BasePermission):
         )
 
 
+def _admitted(user, spec, match_online, record: dict, top_k: int) -> list[dict]:
+    """The best ``top_k`` golden records among those the user may see (access limits): records outside the
+    limits are left out, and the next best take their places (up to the longest list the API returns)."""
+    if not access.is_limited(user, spec.entity_type):
+        return match_online(spec.entity_type, record, top_k=top_k)
+    results = match_online(spec.entity_type, record, top_k=MAX_TOP_K)
+    ids = [result["golden_id"] for result in results]
+    admitted = set(
+        access.limit_queryset(user, spec.entity_type, spec.model.objects.filter(pk__in=ids)).values_list(
+            "pk", flat=True
+        )
+    )
+    return [result for result in results if result["golden_id"] in admitted][:top_k]
+
+
 def online_match_viewset(spec) -> type[viewsets.ViewSet]:
     record_serializer = _record_serializer(spec)
 
     class OnlineMatchViewSet(viewsets.ViewSet):
         entity = spec
         permission_classes = [CanViewGolden]
+        required_scope = "match"  # token scope for the POST look-up (mdm.api.permissions)
 
         @extend_schema(
             operation_id=f"match_{spec.api_path}",
@@ -124,7 +140,7 @@ def online_match_viewset(spec) -> type[viewsets.ViewSet]:
             serializer = record_serializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             record = {name: value for name, value in serializer.validated_data.items() if value is not None}
-            results = matching.match_online(spec.entity_type, record, top_k=top_k)
+            results = _admitted(request.user, spec, matching.match_online, record, top_k)
             for result in results:
                 result["url"] = request.build_absolute_uri(f"/api/v1/{spec.api_path}/{result['golden_id']}/")
             return Response(OnlineMatchResultSerializer(results, many=True).data)
@@ -137,7 +153,7 @@ def online_match_viewset(spec) -> type[viewsets.ViewSet]:
 
 
 class MatchCandidateSerializer(serializers.ModelSerializer):
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = MatchCandidate
@@ -186,10 +202,17 @@ class MatchCandidateViewSet(viewsets.ReadOnlyModelViewSet):
     """Match proposals for stewards, most urgent first. ``decide`` records a steward's verdict."""
 
     queryset = MatchCandidate.objects.select_related("decided_by")
+    required_scope = "match"  # token scope for decide (mdm.api.permissions)
     serializer_class = MatchCandidateSerializer
     filterset_class = MatchCandidateFilterSet
     ordering_fields = ["priority", "probability", "created_at"]
     search_fields = ["=left_ref", "=right_ref"]
+
+    def get_queryset(self):
+        # Proposals about golden records outside the user's access limits are not there for them.
+        return access.limit_references(
+            self.request.user, super().get_queryset(), id_fields=("left_golden_id", "right_golden_id")
+        )
 
     @extend_schema(request=DecideSerializer, responses={200: MatchCandidateSerializer}, tags=["matching"])
     @action(detail=True, methods=["post"], permission_classes=[permissions.DjangoModelPermissions])
@@ -222,7 +245,7 @@ class _ChangeCandidate(permissions.BasePermission):
 
 
 class MatchDecisionSerializer(serializers.ModelSerializer):
-    decided_by = serializers.StringRelatedField()
+    decided_by = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = MatchDecision
@@ -239,7 +262,7 @@ class MatchDecisionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class MatchRunSerializer(serializers.ModelSerializer):
-    actor = serializers.StringRelatedField()
+    actor = serializers.StringRelatedField(allow_null=True)
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
 
     class Meta:
@@ -283,6 +306,7 @@ class MatchRunViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Match runs: batch (the whole master) and incremental (new source records). ``POST`` starts one in a worker."""
 
     queryset = MatchRun.objects.select_related("actor")
+    required_scope = "match"  # token scope for starting a run (mdm.api.permissions)
     serializer_class = MatchRunSerializer
     filterset_fields = ["entity_type", "mode", "status"]
 

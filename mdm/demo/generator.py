@@ -40,6 +40,7 @@ GPO = "gpo-prices"
 
 DISTRIBUTOR_NAME = "Keystone Medical Supply"  # fictional
 GPO_NAME = "Vantage Health Purchasing Alliance"  # fictional
+LOCAL_FACILITIES = ("St. Mary's Hospital", "North Campus", "")  # "": group-wide (every facility)
 GPO_PREFIX = "VHPA"
 
 
@@ -1059,6 +1060,9 @@ def _odoo_feed(products: list[Product], companies: dict[str, Company], rng: rand
                     "supplier": supplier_ext[company.key],
                     "supplier_name": company.key,
                     "kind": "local",
+                    # Local agreements belong to one facility or are group-wide (access limits use it);
+                    # chosen by number, not by the random generator, so the other records stay as they were.
+                    "facility": LOCAL_FACILITIES[number % len(LOCAL_FACILITIES)],
                     "start_date": start.isoformat(),
                     "end_date": end.isoformat(),
                     "currency": currency,

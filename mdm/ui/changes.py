@@ -24,6 +24,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from mdm import registry
+from mdm.access import limit_references
 from mdm.exports import decision_csv_rows
 from mdm.models import DecisionLog
 from mdm.models.changes import ChangeRequest
@@ -399,7 +400,7 @@ def decisions_export(request):
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     if start and end and end < start:
         return HttpResponse(f"'to' ({end}) is before 'from' ({start}).", status=400, content_type="text/plain")
-    qs = DecisionLog.objects.select_related("actor").order_by("created_at", "id")
+    qs = limit_references(request.user, DecisionLog.objects.select_related("actor")).order_by("created_at", "id")
     zone = timezone.get_current_timezone()
     if start:
         qs = qs.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))

@@ -23,6 +23,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_GET, require_POST
 
 from mdm import registry
+from mdm.access import limit_references
 from mdm.models import ChangeRequest, Crosswalk, MatchCandidate, SourceRecord
 from mdm.selectors import golden_lineage
 
@@ -90,8 +91,10 @@ def _filters(data, specs) -> dict:
     return {name: data.get(name) for name in FILTERS if data.get(name) in allowed[name]}
 
 
-def _pending(specs, filters: dict, *, without: str | None = None):
+def _pending(user, specs, filters: dict, *, without: str | None = None):
     qs = MatchCandidate.objects.filter(status__in=PENDING, entity_type__in=[spec.entity_type for spec in specs])
+    # Proposals about golden records outside the user's access limits are not there for them (mdm.access).
+    qs = limit_references(user, qs, id_fields=("left_golden_id", "right_golden_id"))
     return qs.filter(**{name: value for name, value in filters.items() if name != without})
 
 
@@ -106,17 +109,17 @@ def _before(candidate) -> Q:
     return Q(priority__lt=p) | Q(priority=p, probability__gt=prob) | Q(priority=p, probability=prob, id__lt=pk)
 
 
-def _neighbours(candidate, specs, filters) -> tuple[int | None, int | None]:
+def _neighbours(user, candidate, specs, filters) -> tuple[int | None, int | None]:
     """The previous and next pending proposal around ``candidate`` in the (filtered) inbox order."""
-    qs = _pending(specs, filters).exclude(pk=candidate.pk)
+    qs = _pending(user, specs, filters).exclude(pk=candidate.pk)
     previous = qs.filter(_before(candidate)).order_by("-priority", "probability", "-id").values_list("pk", flat=True)
     following = qs.filter(_after(candidate)).order_by(*INBOX_ORDER).values_list("pk", flat=True)
     return previous.first(), following.first()
 
 
-def _next_after(candidate, specs, filters) -> int | None:
+def _next_after(user, candidate, specs, filters) -> int | None:
     """Where a steward goes after deciding: the next pending proposal, else the first one left (wrapping)."""
-    qs = _pending(specs, filters).exclude(pk=candidate.pk).order_by(*INBOX_ORDER)
+    qs = _pending(user, specs, filters).exclude(pk=candidate.pk).order_by(*INBOX_ORDER)
     following = qs.filter(_after(candidate)).values_list("pk", flat=True).first()
     return following if following is not None else qs.values_list("pk", flat=True).first()
 
@@ -190,7 +193,7 @@ def ref_labels(candidates) -> dict[tuple[str, str], str]:
 # --- inbox ----------------------------------------------------------------------------------------------
 
 
-def _facets(specs, filters: dict) -> dict[str, list[dict]]:
+def _facets(user, specs, filters: dict) -> dict[str, list[dict]]:
     """Per filter: its choices with counts (under the other filters), the chosen one marked, and their links."""
     choices = {
         "entity_type": [(spec.entity_type, spec.label) for spec in specs],
@@ -203,7 +206,7 @@ def _facets(specs, filters: dict) -> dict[str, list[dict]]:
     }
     facets = {}
     for name in FILTERS:
-        counts = dict(_pending(specs, filters, without=name).values_list(name).annotate(n=Count("pk")).order_by())
+        counts = dict(_pending(user, specs, filters, without=name).values_list(name).annotate(n=Count("pk")).order_by())
         others = {key: value for key, value in filters.items() if key != name}
         options = [
             {
@@ -235,7 +238,7 @@ def review_inbox(request):
     _require_view(request)
     specs = _visible_entity_types(request.user)
     filters = _filters(request.GET, specs)
-    qs = _pending(specs, filters).select_related("source_record__system").order_by(*INBOX_ORDER)
+    qs = _pending(request.user, specs, filters).select_related("source_record__system").order_by(*INBOX_ORDER)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     candidates = list(page.object_list)
     labels = ref_labels(candidates)
@@ -255,7 +258,7 @@ def review_inbox(request):
     context = {
         "rows": rows,
         "page": page,
-        "facets": _facets(specs, filters),
+        "facets": _facets(request.user, specs, filters),
         "filters": filters,
         "page_query": f"{query}&" if query else "",
         "filtered": bool(filters),
@@ -407,7 +410,7 @@ def _compare_context(request, candidate, specs, filters) -> dict:
     left = _side(candidate, candidate.left_ref, spec, labels)
     right = _side(candidate, candidate.right_ref, spec, labels)
     explanation = candidate.explanation if isinstance(candidate.explanation, dict) else {}
-    previous, following = _neighbours(candidate, specs, filters)
+    previous, following = _neighbours(request.user, candidate, specs, filters)
     pending = candidate.status in PENDING
     survivor = None
     merge_requests = []
@@ -440,8 +443,10 @@ def _compare_context(request, candidate, specs, filters) -> dict:
     }
 
 
-def _candidate(pk, specs):
-    candidate = get_object_or_404(MatchCandidate.objects.select_related("source_record__system", "decided_by"), pk=pk)
+def _candidate(user, pk, specs):
+    candidates = MatchCandidate.objects.select_related("source_record__system", "decided_by")
+    candidates = limit_references(user, candidates, id_fields=("left_golden_id", "right_golden_id"))
+    candidate = get_object_or_404(candidates, pk=pk)
     if candidate.entity_type not in {spec.entity_type for spec in specs}:
         raise Http404("No such proposal.")
     return candidate
@@ -453,7 +458,7 @@ def review_detail(request, pk: int):
     """Side-by-side compare of one proposal, with the decision form (or the decision, once made)."""
     _require_view(request)
     specs = _visible_entity_types(request.user)
-    candidate = _candidate(pk, specs)
+    candidate = _candidate(request.user, pk, specs)
     filters = _filters(request.GET, specs)
     return render(request, "mdm/review/compare.html", _compare_context(request, candidate, specs, filters))
 
@@ -517,7 +522,7 @@ def review_decide(request, pk: int):
     if not request.user.has_perm(DECIDE_PERM):
         raise PermissionDenied("You may not decide match proposals.")
     specs = _visible_entity_types(request.user)
-    candidate = _candidate(pk, specs)
+    candidate = _candidate(request.user, pk, specs)
     filters = _filters(request.POST, specs)
     decision = request.POST.get("decision", "")
     reason = request.POST.get("reason", "").strip()
@@ -532,7 +537,7 @@ def review_decide(request, pk: int):
         messages.error(request, f"Nothing was changed: {_error_text(exc)}")
         return _go(request, here)
     messages.success(request, done)
-    following = _next_after(candidate, specs, filters)
+    following = _next_after(request.user, candidate, specs, filters)
     if following is None:
         return _go(request, _inbox_url(filters))
     return _go(request, _detail_url(following, filters))

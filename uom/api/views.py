@@ -5,6 +5,7 @@ from rest_framework import status, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from mdm import access
 from mdm.api.as_of import AS_OF_PARAMETER, AsOfMixin
 from uom.api.serializers import (
     ConvertErrorSerializer,
@@ -96,6 +97,8 @@ class UnitConvertViewSet(viewsets.ViewSet):
             if item_id is None:
                 conversion = unit_conversion(data["qty"], data["from"], data["to"], system=system)
             else:
+                if not access.admits(request.user, "item", item_id):  # outside the user's limits: as if absent
+                    raise ConversionError("unknown_item", f"There is no item {item_id}.", "item")
                 packaging = packaging_for_item(item_id)
                 conversion = item_conversion(packaging, data["qty"], data["from"], data["to"], system=system)
         except ConversionError as exc:

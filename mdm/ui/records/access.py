@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 
+from mdm import access as access_limits
 from mdm import registry
 from mdm.services import changes as svc
 
@@ -53,9 +54,11 @@ def writable_spec(request, entity_type: str):
     return spec
 
 
-def get_record(spec, pk):
+def get_record(spec, pk, user):
+    """The live golden record; a 404 for a missing one and, alike, for one outside ``user``'s access limits."""
+    records = access_limits.limit_queryset(user, spec.entity_type, spec.model._default_manager.all())
     try:
-        return spec.model._default_manager.get(pk=pk)
+        return records.get(pk=pk)
     except spec.model.DoesNotExist:
         raise Http404(f"No {spec.label.lower()} #{pk}.") from None
 

@@ -150,7 +150,7 @@ def _propose(request, form, *, kind: str, obj=None):
 @page_view
 def record_edit(request, entity_type: str, pk: int):
     spec = writable_spec(request, entity_type)
-    obj = get_record(spec, pk)
+    obj = get_record(spec, pk, request.user)
     if obj.status == RecordStatus.RETIRED:
         messages.error(request, f"{spec.label} #{obj.pk} is retired: unmerge it before proposing changes.")
         return redirect(record_url(entity_type, pk))
@@ -275,7 +275,7 @@ def record_suggest(request, entity_type: str):
 
 def _action(request, entity_type: str, pk: int, propose, done: str):
     spec = writable_spec(request, entity_type)
-    obj = get_record(spec, pk)
+    obj = get_record(spec, pk, request.user)
     try:
         cr = propose(spec, obj, request.POST.get("reason", ""))
     except ValidationError as exc:

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from mdm import registry
+from mdm.access import limit_queryset
 from mdm.choices import RecordStatus
 from mdm.ui.records.access import can_change, can_view, page_view, record_url, scalar_fields
 
@@ -83,7 +84,7 @@ def search(request):
         for spec in chosen or specs:
             model = spec.model
             qs = spec.stewardship.search(text) if text else model._default_manager.all()
-            qs = qs.filter(status__in=statuses)
+            qs = limit_queryset(request.user, spec.entity_type, qs.filter(status__in=statuses))
             if not qs.ordered:
                 qs = qs.order_by(*(model._meta.ordering or ["pk"]))
             paginator = Paginator(qs, PAGE_SIZE)
