@@ -81,9 +81,7 @@ class MaskedPayloadAdmin(ReadOnlyAdmin):
     @admin.display(description="payload")
     def payload_masked(self, obj):
         shown = masked(obj.payload, secret_paths(obj.entity_type))
-        return format_html(
-            "<pre style='white-space:pre-wrap'>{}</pre>", json.dumps(shown, indent=2, ensure_ascii=False)
-        )
+        return format_html('<pre class="mdm-pre">{}</pre>', json.dumps(shown, indent=2, ensure_ascii=False))
 
     def get_fields(self, request, obj=None):
         fields = [f for f in super().get_fields(request, obj) if f != "payload"]
@@ -300,3 +298,12 @@ class ApprovalScopeAdmin(GuardedModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# --- admins in their own modules, registered on import: access limits (attribute-based, mdm.access) and the
+# audit log (read-only, CSV export) ---
+import mdm.admin_audit  # noqa: E402, F401
+import mdm.admin_limits  # noqa: E402, F401
+
+# --- API tokens: issue for any account (the secret shown once), revoke; mdm.admin_tokens ---
+import mdm.admin_tokens  # noqa: E402, F401

@@ -21,6 +21,7 @@ urlpatterns = [
     path("metrics", sync_views.metrics, name="metrics"),
     path("", include("mdm.ui.urls")),
     path("", include("sync.urls")),
+    path("", include("suppliers.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_router.urls)),

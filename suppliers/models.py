@@ -203,6 +203,8 @@ class SupplierBankAccount(GoldenChild):
 
     class Meta:
         ordering = ["-is_primary", "id"]
+        # Seeing the full number is a sensitive read (audited as bank.view / bank.export), not part of "view".
+        permissions = [("reveal_supplierbankaccount", "Can see unmasked bank account numbers")]
         constraints = [
             models.UniqueConstraint(
                 fields=["supplier"], condition=models.Q(is_primary=True), name="supplier_one_primary_bank_account"

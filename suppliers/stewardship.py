@@ -6,6 +6,7 @@ bank accounts as dicts. A bank account number never appears in clear: a snapshot
 proposed by a steward is encrypted by ``validate`` before the request is stored.
 """
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils.crypto import salted_hmac
@@ -51,12 +52,14 @@ LABELS = {
 def fingerprint(number: str) -> str:
     """A short keyed SHA-256 of a clear bank number: equal numbers give equal fingerprints, nothing more.
 
-    Keyed (HMAC with the project's secret) because a plain hash of a 10-digit account number is reversed by
-    trying every number.
+    Keyed (HMAC with ``MDM_FINGERPRINT_KEY``, by default SECRET_KEY) because a plain hash of a 10-digit account
+    number is reversed by trying every number.
     """
     if not number:
         return ""
-    return salted_hmac("suppliers.bank-account-fingerprint", number, algorithm="sha256").hexdigest()[:12]
+    return salted_hmac(
+        "suppliers.bank-account-fingerprint", number, secret=settings.MDM_FINGERPRINT_KEY, algorithm="sha256"
+    ).hexdigest()[:12]
 
 
 def _account_public(account: SupplierBankAccount) -> dict:

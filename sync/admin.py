@@ -10,15 +10,20 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
+from mdm import audit
 from mdm.admin import MaskedPayloadAdmin, ReadOnlyAdmin
+from mdm.models import AuditEvent
 from sync import selectors
 from sync.forms import SubscriptionForm, SubscriptionFormSet, TargetForm
 from sync.models import Delivery, KeyMap, OutboxEvent, Subscription, SyncRun, Target, Watermark
 from sync.services import deliveries_replay, target_check
 
+#: Where a target's secret is used: a change to one of them is audited with the secret's.
+CREDENTIAL_FIELDS = ("url", "database", "login")
+
 
 def _pre(value) -> str:
-    return format_html("<pre style='white-space:pre-wrap;max-width:900px'>{}</pre>", value)
+    return format_html('<pre class="mdm-pre">{}</pre>', value)
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -63,6 +68,28 @@ class TargetAdmin(admin.ModelAdmin):
             (name, {**options, "fields": ["secret_state" if f == "secret" else f for f in options["fields"]]})
             for name, options in fieldsets
         ]
+
+    def save_model(self, request, obj, form, change):
+        """Save, and write a ``target.secret_change`` audit row when the secret or where it is used changed.
+
+        The row says that the secret was set or replaced (never the secret itself) and which connection fields
+        (URL, database, login) changed with it.
+        """
+        new_secret = bool(form.cleaned_data.get("secret"))
+        had_secret = change and bool(Target.objects.filter(pk=obj.pk).values_list("secret", flat=True).first())
+        connection = [name for name in CREDENTIAL_FIELDS if change and name in form.changed_data]
+        super().save_model(request, obj, form, change)
+        if new_secret or connection:
+            audit.record(
+                AuditEvent.Action.TARGET_SECRET_CHANGE,
+                request=request,
+                obj=obj,
+                detail={
+                    "secret": ("replaced" if had_secret else "set") if new_secret else "unchanged",
+                    "changed": connection,
+                    "created": not change,
+                },
+            )
 
     @admin.display(description="secret")
     def secret_state(self, obj):
@@ -143,7 +170,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Replay the selected deliveries", permissions=["replay"])
     def replay_selected(self, request, queryset):
-        count = deliveries_replay(queryset, actor=request.user)
+        count = deliveries_replay(queryset, actor=request.user, request=request)
         skipped = queryset.count() - count
         self.message_user(
             request,

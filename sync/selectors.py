@@ -12,12 +12,14 @@ import re
 from datetime import timedelta
 
 import django_filters
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from mdm.payload_secrets import masked, secret_paths
+from mdm.redaction import redact
 from sync.models import Delivery, KeyMap, OutboxEvent, SyncRun, Target
 
 Status = Delivery.Status
@@ -25,7 +27,7 @@ Status = Delivery.Status
 #: Waiting to be sent: new deliveries and failed ones waiting for their next attempt.
 WAITING = (Status.PENDING, Status.FAILED)
 #: A target is shown red when its oldest waiting delivery has waited longer than this (or it has dead letters).
-STALE_AFTER = timedelta(minutes=15)
+STALE_AFTER = timedelta(minutes=settings.MDM_SYNC_DELIVERY_SLA_MINUTES)
 
 FIGURES = ("pending", "sending", "failed", "dead", "superseded", "delivered_last_hour")
 
@@ -280,4 +282,5 @@ def redacted(text: str, target: Target | None = None) -> str:
         secret = target.secret or ""
         if len(secret) >= 4:
             text = text.replace(secret, REDACTED)
-    return _FERNET.sub("[sealed]", text)
+    # Then every other known secret and secret-looking value (tokens, Authorization headers, passwords, IBANs).
+    return redact(_FERNET.sub("[sealed]", text))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from mdm import registry
+from mdm import audit, registry
 from mdm.choices import RecordStatus
 from mdm.context import current_correlation_id, new_correlation_id
+from mdm.models import AuditEvent
 from sync.adapters.base import adapter_for, entity_types_for
 from sync.engine import matches
 from sync.models import Delivery, OutboxEvent, Target
@@ -16,16 +17,30 @@ from sync.outbox import kick_after_commit, snapshot
 REPLAYABLE = (Delivery.Status.DEAD, Delivery.Status.FAILED, Delivery.Status.DELIVERED, Delivery.Status.SUPERSEDED)
 
 
+MAX_AUDITED_IDS = 100
+"""A replay's audit row lists the replayed delivery ids up to this many (the count is always exact)."""
+
+
 @transaction.atomic
-def deliveries_replay(deliveries, *, actor) -> int:
+def deliveries_replay(
+    deliveries, *, actor, request=None, target: Target | None = None, scope: dict | None = None
+) -> int:
     """Send these deliveries again now (attempts reset). An older version than the target holds is skipped by the
-    engine as superseded: replay never puts an old version over a newer one."""
+    engine as superseded: replay never puts an old version over a newer one.
+
+    A replay that queues anything writes a ``delivery.replay`` audit row (who, which target, how many, which
+    deliveries, what was asked for in ``scope``) in the same transaction; ``request`` gives its address and
+    correlation id.
+    """
     ids = (
         list(deliveries.values_list("pk", flat=True))
         if hasattr(deliveries, "values_list")
         else [getattr(d, "pk", d) for d in deliveries]
     )
-    count = Delivery.objects.filter(pk__in=ids, status__in=REPLAYABLE).update(
+    replayable = Delivery.objects.filter(pk__in=ids, status__in=REPLAYABLE)
+    # Locked (PostgreSQL) so the ids in the audit row are the ones this update sends again.
+    chosen = list(replayable.select_for_update().order_by("pk").values_list("pk", "target_id"))
+    count = Delivery.objects.filter(pk__in=[pk for pk, _ in chosen], status__in=REPLAYABLE).update(
         status=Delivery.Status.PENDING,
         attempts=0,
         next_attempt_at=timezone.now(),
@@ -35,19 +50,55 @@ def deliveries_replay(deliveries, *, actor) -> int:
         replayed_at=timezone.now(),
     )
     if count:
+        _audit_replay(chosen, count, actor=actor, request=request, target=target, scope=scope or {"what": "selected"})
         kick_after_commit()
     return count
 
 
-def deliveries_replay_dead(target: Target, *, actor) -> int:
-    return deliveries_replay(Delivery.objects.filter(target=target, status=Delivery.Status.DEAD), actor=actor)
+def _audit_replay(chosen, count: int, *, actor, request, target, scope) -> None:
+    targets = sorted({target_id for _, target_id in chosen})
+    if target is None and len(targets) == 1:
+        target = Target.objects.filter(pk=targets[0]).first()
+    detail = {
+        **scope,
+        "count": count,
+        "deliveries": [pk for pk, _ in chosen[:MAX_AUDITED_IDS]],
+        "targets": targets,
+    }
+    fields = (
+        {"obj": target}
+        if target is not None
+        else {"object_type": "sync.delivery", "object_repr": f"{count} deliveries"}
+    )
+    audit.record(
+        AuditEvent.Action.DELIVERY_REPLAY,
+        request=request,
+        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        via=None if request is not None else "system",
+        detail=detail,
+        **fields,
+    )
 
 
-def deliveries_replay_since(target: Target, since, *, actor) -> int:
+def deliveries_replay_dead(target: Target, *, actor, request=None) -> int:
+    """Every dead letter of ``target``, again."""
+    return deliveries_replay(
+        Delivery.objects.filter(target=target, status=Delivery.Status.DEAD),
+        actor=actor,
+        request=request,
+        target=target,
+        scope={"what": "dead letters"},
+    )
+
+
+def deliveries_replay_since(target: Target, since, *, actor, request=None) -> int:
     """Everything sent (or meant to be sent) to ``target`` since ``since``, again: after a target restore."""
     return deliveries_replay(
         Delivery.objects.filter(target=target, created_at__gte=since).exclude(status=Delivery.Status.SENDING),
         actor=actor,
+        request=request,
+        target=target,
+        scope={"what": "since", "since": since.isoformat()},
     )
 
 

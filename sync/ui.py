@@ -281,7 +281,7 @@ def target_replay_dead(request, pk):
     """POST: every dead letter of the target back to the queue."""
     _require(request, REPLAY_PERM, "Replaying deliveries needs sync.replay_delivery (the operations role).")
     target = get_object_or_404(Target, pk=pk)
-    count = deliveries_replay_dead(target, actor=request.user)
+    count = deliveries_replay_dead(target, actor=request.user, request=request)
     if count:
         messages.success(request, f"{count} dead letter{'s' if count != 1 else ''} of {target} queued again.")
     else:
@@ -301,7 +301,7 @@ def target_replay_since(request, pk):
         messages.error(request, f"Nothing replayed: {problems}")
         return _back(request, reverse("operations-target", args=[target.pk]))
     since = form.cleaned_data["since"]
-    count = deliveries_replay_since(target, since, actor=request.user)
+    count = deliveries_replay_since(target, since, actor=request.user, request=request)
     when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M")
     if count:
         messages.success(
@@ -336,7 +336,7 @@ def delivery_replay(request, pk):
     """POST: send this delivery again now (an older version than the target holds is skipped as superseded)."""
     _require(request, REPLAY_PERM, "Replaying deliveries needs sync.replay_delivery (the operations role).")
     delivery = get_object_or_404(Delivery, pk=pk)
-    if deliveries_replay([delivery.pk], actor=request.user):
+    if deliveries_replay([delivery.pk], actor=request.user, request=request):
         messages.success(request, f"Delivery #{delivery.pk} queued again.")
     else:
         messages.warning(request, f"Delivery #{delivery.pk} is {delivery.get_status_display().lower()}: not replayed.")

@@ -1,6 +1,6 @@
 from rest_framework.routers import DefaultRouter
 
-from mdm.api import changes, views
+from mdm.api import audit, changes, views
 from mdm.api.matching import register_routes
 
 router = DefaultRouter()
@@ -10,3 +10,4 @@ router.register("quarantine", views.QuarantinedRecordViewSet)
 router.register("ingest-batches", views.IngestBatchViewSet)
 register_routes(router)
 changes.register_routes(router)
+audit.register_routes(router)

@@ -16,7 +16,6 @@ Every change to a golden record made by a person or a source goes through here:
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from django.apps import apps
@@ -1104,8 +1103,3 @@ def _log(cr: ChangeRequest, *, action: str, actor, reason: str = "", approvers=N
         evidence=cr.evidence or {},
         correlation_id=cr.correlation_id,
     )
-
-
-def fingerprint(value: str) -> str:
-    """A short, stable fingerprint of a secret (shows that it changed without showing it)."""
-    return hashlib.sha256(str(value).encode()).hexdigest()[:12]

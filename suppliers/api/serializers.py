@@ -6,7 +6,7 @@ from suppliers.models import Supplier, SupplierAddress, SupplierAlias, SupplierB
 
 
 class SupplierAliasSerializer(serializers.ModelSerializer):
-    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = SupplierAlias
@@ -85,3 +85,23 @@ class SupplierSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+class UnmaskedBankAccountSerializer(serializers.Serializer):
+    """A bank account with its full numbers (only for ``suppliers.reveal_supplierbankaccount``; every read audited)."""
+
+    id = serializers.IntegerField()
+    holder_name = serializers.CharField()
+    bank_name = serializers.CharField()
+    currency = serializers.CharField()
+    iban = serializers.CharField(help_text="The full IBAN; empty for a US account (routing + account number).")
+    aba_routing = serializers.CharField()
+    account_number = serializers.CharField(help_text="The full account number; empty for an IBAN account.")
+    last4 = serializers.CharField()
+    is_primary = serializers.BooleanField()
+
+
+class UnmaskedBankAccountsSerializer(serializers.Serializer):
+    supplier = serializers.IntegerField(help_text="The supplier's id.")
+    legal_name = serializers.CharField()
+    accounts = UnmaskedBankAccountSerializer(many=True)

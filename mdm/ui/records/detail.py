@@ -3,11 +3,14 @@ requests, the history of the record and its own rows, and the record "as of" a p
 
 from __future__ import annotations
 
+import functools
 import json
 
 from django.contrib import messages
 from django.db.models import Prefetch, Q
 from django.shortcuts import render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from mdm.api.as_of import parse_as_of
@@ -254,11 +257,25 @@ def _active_merge(spec, obj):
     )
 
 
+@functools.cache
+def _record_panel(app_label: str) -> str:
+    """A domain app's own panel on its records' pages (``templates/<app_label>/record_panel.html``), if it has one.
+
+    How a domain app adds an action (suppliers: "Show account numbers") without ``mdm`` naming it.
+    """
+    name = f"{app_label}/record_panel.html"
+    try:
+        get_template(name)
+    except TemplateDoesNotExist:
+        return ""
+    return name
+
+
 @page_view
 def record_detail(request, entity_type: str, pk: int):
     spec = readable_spec(request, entity_type)
     adapter = spec.stewardship
-    live = get_record(spec, pk)
+    live = get_record(spec, pk, request.user)
     as_of, as_of_raw = _as_of(request)
     obj = live
     if as_of is not None:
@@ -283,5 +300,6 @@ def record_detail(request, entity_type: str, pk: int):
         "can_change": writable,
         "can_edit": writable and live.status != RecordStatus.RETIRED,
         "can_unmerge": writable and _active_merge(spec, live) is not None,
+        "record_panel": _record_panel(spec.model._meta.app_label),
     }
     return render(request, "mdm/records/detail.html", context)
