@@ -21,6 +21,7 @@ from rest_framework.routers import DefaultRouter
 from sync import selectors
 from sync.models import Delivery, KeyMap, OutboxEvent, Subscription, Target
 from sync.services import deliveries_replay, deliveries_replay_dead, deliveries_replay_since, target_check
+from sync.trace_api import TraceViewSet
 
 REPLAY_PERM = "sync.replay_delivery"
 CHECK_PERM = "sync.change_target"
@@ -125,7 +126,7 @@ class DeliveryListSerializer(serializers.ModelSerializer):
     target_name = serializers.CharField(source="target.name", read_only=True)
     event_id = serializers.UUIDField(source="event.event_id", read_only=True)
     change_type = serializers.CharField(source="event.change_type", read_only=True)
-    replayed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    replayed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     last_error = serializers.SerializerMethodField()
 
     class Meta:
@@ -289,6 +290,7 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     """
 
     queryset = Target.objects.prefetch_related("subscriptions").order_by("name")
+    required_scope = "syndication_admin"  # token scope for replay and check (mdm.api.permissions)
     serializer_class = TargetSerializer
     filterset_fields = ["kind", "enabled"]
     ordering_fields = ["name", "id"]
@@ -317,7 +319,7 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], url_path="replay-dead")
     def replay_dead(self, request, pk=None):
         """Every dead letter of this target back to the queue, attempts reset."""
-        count = deliveries_replay_dead(self.get_object(), actor=request.user)
+        count = deliveries_replay_dead(self.get_object(), actor=request.user, request=request)
         return Response({"replayed": count})
 
     @extend_schema(
@@ -329,7 +331,9 @@ class TargetViewSet(viewsets.ReadOnlyModelViewSet):
         backup). Versions older than what the target holds are skipped as superseded."""
         body = ReplaySinceSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        count = deliveries_replay_since(self.get_object(), body.validated_data["since"], actor=request.user)
+        count = deliveries_replay_since(
+            self.get_object(), body.validated_data["since"], actor=request.user, request=request
+        )
         return Response({"replayed": count})
 
     @extend_schema(request=None, responses={200: CheckSerializer, **ERRORS}, summary="Check the connection")
@@ -353,6 +357,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DeliverySerializer
     filterset_class = selectors.DeliveryFilterSet
+    required_scope = "syndication_admin"  # token scope for replay (mdm.api.permissions)
     ordering_fields = ["id", "created_at", "delivered_at", "next_attempt_at", "version"]
     ordering = ["-id"]
 
@@ -375,7 +380,7 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet):
         """Send this delivery again now, attempts reset (dead, failed, delivered or superseded ones; a pending or
         sending one is left as it is). An older version than the target holds is skipped as superseded."""
         delivery = self.get_object()
-        deliveries_replay([delivery.pk], actor=request.user)
+        deliveries_replay([delivery.pk], actor=request.user, request=request)
         return Response(DeliverySerializer(self.get_queryset().get(pk=delivery.pk), context={"request": request}).data)
 
 
@@ -402,3 +407,4 @@ router.register("sync/targets", TargetViewSet, basename="sync-target")
 router.register("sync/deliveries", DeliveryViewSet, basename="sync-delivery")
 router.register("sync/events", OutboxEventViewSet, basename="sync-event")
 router.register("sync/keymap", KeyMapViewSet, basename="sync-keymap")
+router.register("trace", TraceViewSet, basename="trace")

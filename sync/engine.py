@@ -9,6 +9,10 @@
   and jitter (transient faults), or dead-lettered with the target's message (permanent faults).
 - ``recover()`` returns work a killed worker held (expired leases) to the queue.
 
+Correlation ids: each delivery keeps the id of the change it delivers. While a batch is sent, the id of its first
+delivery is bound (``mdm.context``), so the adapter's calls carry it (Odoo: ``X-Request-ID``; webhooks send each
+delivery's own id); each outcome is logged with the delivery's own id and the id the batch went out under.
+
 Every adapter is idempotent (Odoo: external ids with ``load``), so re-sending after a lost response or a
 killed worker never makes a second record.
 """
@@ -27,6 +31,7 @@ from django.db import transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from mdm.context import bound
 from sync.adapters.base import DeliveryItem, KeyRef, Outcome, TransientError, adapter_for, excerpt
 from sync.models import Delivery, KeyMap, OutboxEvent, Subscription, Target
 from sync.outbox import publish_current
@@ -325,8 +330,10 @@ def _send(target: Target, adapter, batch: list[Delivery], figures) -> None:
         )
     batch_id = uuid.uuid4()
     figures["batches"] += 1
+    request_id = batch_correlation_id(ready)
     try:
-        outcomes = adapter.deliver(items)
+        with bound(correlation=request_id or None):
+            outcomes = adapter.deliver(items)
         if len(outcomes) != len(items):  # pragma: no cover - an adapter bug
             raise RuntimeError(f"adapter returned {len(outcomes)} outcomes for {len(items)} items")
     except TransientError as exc:
@@ -344,6 +351,35 @@ def _send(target: Target, adapter, batch: list[Delivery], figures) -> None:
         log.exception("delivery batch to %s failed unexpectedly", target)
         outcomes = [Outcome(ok=False, transient=True, error=f"{type(exc).__name__}: {exc}") for _ in items]
     _record(target, ready, items, outcomes, batch_id, figures)
+    _log_outcomes(target, ready, batch_id, request_id)
+
+
+def batch_correlation_id(deliveries: list[Delivery]) -> str:
+    """The correlation id a batch's calls carry: its first delivery's (one call carries one id; the log lines name
+    every delivery's own)."""
+    return next((d.correlation_id for d in deliveries if d.correlation_id), "")
+
+
+def _log_outcomes(target: Target, deliveries: list[Delivery], batch_id, request_id: str) -> None:
+    """One line per delivery, under the delivery's own correlation id."""
+    for d in deliveries:
+        fields = {
+            "correlation_id": d.correlation_id,
+            "request_id": request_id,
+            "target": target.name,
+            "delivery_id": d.pk,
+            "entity_type": d.entity_type,
+            "object_id": d.object_id,
+            "version": d.version,
+            "status": d.status,
+            "attempts": d.attempts,
+            "batch_id": str(batch_id),
+        }
+        if d.status == Delivery.Status.DELIVERED:
+            fields["target_ref"] = d.target_ref
+            log.info("delivery %s to %s: delivered", d.pk, target, extra=fields)
+        else:
+            log.warning("delivery %s to %s: %s", d.pk, target, d.status, extra={**fields, "error_kind": d.error_kind})
 
 
 def _dead_dependency(target: Target, entity_type: str, object_id: int) -> str:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from sync import ui
+from sync import trace_ui, ui
 
 urlpatterns = [
     path("operations/", ui.operations, name="operations"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("operations/targets/<int:pk>/replay-dead/", ui.target_replay_dead, name="operations-target-replay-dead"),
     path("operations/targets/<int:pk>/replay-since/", ui.target_replay_since, name="operations-target-replay-since"),
     path("operations/targets/<int:pk>/check/", ui.target_check_connection, name="operations-target-check"),
+    path("trace/", trace_ui.trace_page, name="trace"),
 ]

@@ -14,6 +14,9 @@
   ``write(vals)``, ``read(fields, load)``, ``search_read(domain, fields, offset, limit, order)``,
   ``load(fields, data)``, ``check_object_reference(module, xml_id, raise_on_access_error)``...).
 
+Every request carries ``X-Request-ID``: the correlation id bound when it is made (``mdm.context``; the delivery
+engine binds the id of the change being delivered). Odoo ignores the header; a proxy in front of it can log it.
+
 HTTP goes through ``http.client`` with a fresh connection per call: nothing is ever resent behind the
 caller's back (a resent call after a lost response must be the caller's decision: the call may have
 committed). Every network failure becomes ``OdooUnavailable``; every Odoo error an ``OdooError`` (see
@@ -25,12 +28,14 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import re
 import ssl
 import xmlrpc.client
 from typing import Any
 from urllib.parse import urlsplit
 from xml.parsers.expat import ExpatError
 
+from mdm.context import current_correlation_id
 from sync.odoo.errors import (
     ACCESS_DENIED,
     OdooError,
@@ -41,6 +46,9 @@ from sync.odoo.errors import (
 
 #: What Odoo's XML-RPC marshaller says after a method that returns None ran and committed.
 NONE_RESULT = "cannot marshal None unless allow_none is enabled"
+
+#: Correlation ids sent as ``X-Request-ID`` (the form the hub accepts at its edge; anything else is not sent).
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 #: Statuses that mean "try again later" when no Odoo error body says otherwise.
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -96,8 +104,12 @@ class Transport:
             )
         else:
             conn = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+        headers = {"Connection": "close", **headers}
+        correlation = current_correlation_id()
+        if correlation and REQUEST_ID.fullmatch(correlation):
+            headers["X-Request-ID"] = correlation
         try:
-            conn.request("POST", self._prefix + path, body=body, headers={"Connection": "close", **headers})
+            conn.request("POST", self._prefix + path, body=body, headers=headers)
             response = conn.getresponse()
             return response.status, response.getheader("Content-Type", ""), response.read()
         except TimeoutError as exc:

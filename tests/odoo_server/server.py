@@ -23,10 +23,15 @@ access -- only matches ``object`` calls, the others also ``common`` ones such as
 
 ``calls``: one entry per RPC, ``{"transport", "service", "model", "method", "rows", "ok", "error", "fault"}``
 (``rows``: load rows, created values, ids written/read/archived, records a search returned; else 0).
+
+``requests``: the last ``REQUEST_LOG`` HTTP requests as received, oldest first, ``{"method", "path", "headers"}``
+(header names lower-cased), so a test can see what a client sent besides the RPC itself (``X-Request-ID``).
+Like Odoo, the server ignores headers it does not know.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import socket
@@ -40,6 +45,7 @@ from . import errors, rpc
 from .database import Database, access_error
 from .orm import Env, IntegrityViolation, as_validation_error
 
+REQUEST_LOG = 200
 FAULTS = ("http_500", "serialization", "lock", "drop_after_commit", "slow", "access")
 ORM_FAULTS = ("serialization", "lock", "access")
 HTML_500 = (
@@ -89,6 +95,7 @@ class OdooTestServer:
         self.host = host
         self.database = Database(self.version, db, login, api_key, password)
         self.calls: list[dict] = []
+        self.requests: collections.deque[dict] = collections.deque(maxlen=REQUEST_LOG)
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
@@ -500,6 +507,14 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        with app._lock:
+            app.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {name.lower(): value for name, value in self.headers.items()},
+                }
+            )
         if app.down:
             self._drop()
             return
