@@ -1,8 +1,10 @@
 """API views for source systems, source records (read and ingest), quarantine and ingest batches."""
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import UnsupportedMediaType, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from mdm.api.exceptions import Conflict, PayloadTooLarge
@@ -19,6 +21,31 @@ from mdm.models import IngestBatch, QuarantinedRecord, SourceRecord, SourceSyste
 from mdm.services.ingest import IngestBatchError, source_records_ingest
 
 
+def _check_ingest_body(request) -> None:
+    """Refuse, before reading it, a body over DATA_UPLOAD_MAX_MEMORY_SIZE (413) or one that is not JSON (415).
+
+    DRF reads JSON from the request stream, where Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check does not apply.
+    """
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        raise PayloadTooLarge(
+            f"The request body is {length / 1048576:.1f} MB; the API accepts at most {limit / 1048576:.1f} MB "
+            f"(DATA_UPLOAD_MAX_MEMORY_SIZE). Send the records in smaller batches (at most {settings.INGEST_MAX_BATCH} "
+            "records each)."
+        )
+    media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+    if length and media_type != "application/json":
+        raise UnsupportedMediaType(
+            media_type or "none",
+            detail=f"Ingest takes a JSON body (Content-Type: application/json), not {media_type or 'no type'}. "
+            "Import CSV or XLSX files with `manage.py source_records_import`.",
+        )
+
+
 class SourceSystemViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = SourceSystem.objects.all()
     serializer_class = SourceSystemSerializer
@@ -31,14 +58,16 @@ class SourceRecordViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
     """Source records as received. ``POST`` ingests a batch for one source system and entity type."""
 
     queryset = SourceRecord.objects.select_related("system", "crosswalk", "crosswalk__linked_by")
+    required_scope = "ingest"  # token scope for POST (mdm.api.permissions)
     serializer_class = SourceRecordSerializer
     filterset_class = SourceRecordFilterSet
     search_fields = ["external_id"]
     ordering_fields = ["received_at", "external_id", "version"]
+    parser_classes = [JSONParser]  # ingest is JSON only: no form or multipart bodies (and the schema says so)
 
     @extend_schema(
         request=IngestRequestSerializer,
-        responses={200: IngestResponseSerializer, 400: None, 409: None, 413: None},
+        responses={200: IngestResponseSerializer, 400: None, 409: None, 413: None, 415: None},
         summary="Ingest a batch of source records",
         description=(
             "Idempotent: a record whose payload is unchanged is reported `unchanged`; a changed payload "
@@ -49,6 +78,7 @@ class SourceRecordViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
         ),
     )
     def create(self, request, *args, **kwargs):
+        _check_ingest_body(request)
         data = request.data if isinstance(request.data, dict) else {}
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": ["Send a JSON object with system, entity_type and records."]})

@@ -8,6 +8,7 @@ leaves nothing behind, while rows that fail validation are reported and kept in 
 
 import csv
 import io
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,29 @@ from mdm.services.ingest import IngestBatchError, source_records_ingest
 
 LIST_SEPARATOR = "|"
 LIST_FIELDS = {"aliases"}
-MAX_FILE_BYTES = 200 * 1024 * 1024
+
+CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+XLSX_SUFFIXES = {".xlsx"}
+ZIP_MAGIC = b"PK\x03\x04"
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls, and other legacy Office files
+#: What a browser or client may declare for each kind (Windows browsers label .csv as application/vnd.ms-excel).
+DECLARED_TYPES = {
+    "csv": {
+        "text/csv",
+        "text/plain",
+        "text/tab-separated-values",
+        "application/csv",
+        "application/vnd.ms-excel",
+        "application/octet-stream",
+    },
+    "xlsx": {
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/zip",
+        "application/octet-stream",
+    },
+}
+PREFERRED_TYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MACRO_CONTENT_TYPE = "application/vnd.ms-excel.sheet.macroEnabled"
 
 
 class FileImportError(Exception):
@@ -30,6 +53,126 @@ class FileImportError(Exception):
     def __init__(self, message: str, row_errors: list[dict] | None = None):
         self.row_errors = row_errors or []
         super().__init__(message)
+
+
+class FileRefused(FileImportError):
+    """The file is refused before anything parses it: too large (``status_code`` 413) or not the type its name or
+    declared Content-Type says (415). An HTTP entry point answers with ``status_code`` and the message."""
+
+    def __init__(self, message: str, *, status_code: int):
+        self.status_code = status_code
+        super().__init__(message)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
+
+
+def _check_xlsx(path: Path) -> None:
+    """A real Office Open XML workbook, without macros, that does not expand beyond the uncompressed limit.
+
+    The sizes come from the zip's directory; Python's zipfile stops each member at its declared size, so openpyxl
+    can never inflate more than the sum checked here.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            if "[Content_Types].xml" not in names or not any(name.startswith("xl/") for name in names):
+                raise FileRefused(
+                    f"'{path.name}' is a ZIP archive but not an Excel workbook (no [Content_Types].xml and xl/ "
+                    "parts). Save it from Excel as .xlsx, or export CSV.",
+                    status_code=415,
+                )
+            limit = settings.MDM_IMPORT_MAX_UNCOMPRESSED_BYTES
+            expanded = sum(m.file_size for m in members)
+            if expanded > limit:
+                raise FileRefused(
+                    f"'{path.name}' expands to {_mb(expanded)} when unzipped, more than the {_mb(limit)} allowed "
+                    "(MDM_IMPORT_MAX_UNCOMPRESSED_BYTES): refused unread. Split the workbook or export CSV.",
+                    status_code=413,
+                )
+            content_types = archive.read("[Content_Types].xml")[:1_000_000]
+    except zipfile.BadZipFile:
+        raise FileRefused(
+            f"'{path.name}' is damaged: it starts like a workbook but is not a readable ZIP archive.", status_code=415
+        ) from None
+    if "xl/vbaProject.bin" in names or MACRO_CONTENT_TYPE.encode().lower() in content_types.lower():
+        raise FileRefused(
+            f"'{path.name}' is a macro-enabled workbook: refused. Save it as 'Excel Workbook (.xlsx)' without macros.",
+            status_code=415,
+        )
+
+
+def _check_csv(path: Path) -> None:
+    if b"\x00" in path.read_bytes():
+        raise FileRefused(
+            f"'{path.name}' contains NUL bytes: it is a binary file, not CSV text. Export the data as CSV "
+            "(UTF-8) from the application that made it.",
+            status_code=415,
+        )
+
+
+def inspect_file(path: Path, *, declared_type: str | None = None) -> str:
+    """Check an import file before it is parsed; return its kind, ``"csv"`` or ``"xlsx"``.
+
+    Refuses (``FileRefused``) a file over ``MDM_IMPORT_MAX_BYTES`` (413); a type other than CSV/XLSX, a
+    macro-enabled workbook, a legacy .xls, content that is not what the file name says (an .xlsx renamed .csv),
+    a zip bomb, and a ``declared_type`` (the upload's Content-Type) that does not match the content (415).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileImportError(f"File not found: {path}")
+    limit = settings.MDM_IMPORT_MAX_BYTES
+    size = path.stat().st_size
+    if size > limit:
+        raise FileRefused(
+            f"'{path.name}' is {_mb(size)}; imports are limited to {_mb(limit)} (MDM_IMPORT_MAX_BYTES). "
+            "Split the file.",
+            status_code=413,
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".xlsm":
+        raise FileRefused(
+            f"'{path.name}' is a macro-enabled workbook (.xlsm): refused. Save it as 'Excel Workbook (.xlsx)'.",
+            status_code=415,
+        )
+    if suffix not in CSV_SUFFIXES | XLSX_SUFFIXES:
+        raise FileRefused(f"Unsupported file type '{suffix}': use .csv or .xlsx.", status_code=415)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith(OLE2_MAGIC):
+        raise FileRefused(
+            f"'{path.name}' is a legacy Excel 97-2003 (.xls) file: save it as .xlsx or CSV.", status_code=415
+        )
+    is_zip = head.startswith(ZIP_MAGIC)
+    if suffix in XLSX_SUFFIXES:
+        if not is_zip:
+            raise FileRefused(
+                f"'{path.name}' is named .xlsx but is not an Excel workbook (no ZIP container). If it is CSV text, "
+                "name it .csv.",
+                status_code=415,
+            )
+        _check_xlsx(path)
+        kind = "xlsx"
+    else:
+        if is_zip:
+            raise FileRefused(
+                f"'{path.name}' is named {suffix} but is a ZIP archive (an Excel workbook renamed?). Name it .xlsx "
+                "if it is a workbook, or export CSV.",
+                status_code=415,
+            )
+        _check_csv(path)
+        kind = "csv"
+    if declared_type:
+        media_type = declared_type.split(";", 1)[0].strip().lower()
+        if media_type not in DECLARED_TYPES[kind]:
+            raise FileRefused(
+                f"'{path.name}' was sent as {media_type} but its content is {kind.upper()}: send it as "
+                f"{PREFERRED_TYPES[kind]}, or check that the right file was picked.",
+                status_code=415,
+            )
+    return kind
 
 
 @dataclass
@@ -61,7 +204,12 @@ def _read_csv(path: Path) -> Iterator[dict[str, str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # catalogs exported from Excel on Windows
+        try:
+            text = raw.decode("cp1252")  # catalogs exported from Excel on Windows
+        except UnicodeDecodeError:
+            raise FileRefused(
+                f"'{path.name}' is neither UTF-8 nor Windows-1252 text: export it as 'CSV UTF-8'.", status_code=415
+            ) from None
     sample = text[:8192]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -88,17 +236,12 @@ def _read_xlsx(path: Path, sheet: str | None) -> Iterator[dict[str, Any]]:
         yield dict(zip(header, values, strict=False))
 
 
-def read_rows(path: Path, *, sheet: str | None = None) -> list[dict[str, Any]]:
-    suffix = path.suffix.lower()
-    if not path.exists():
-        raise FileImportError(f"File not found: {path}")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise FileImportError(f"File is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; split it.")
-    if suffix in {".xlsx", ".xlsm"}:
+def read_rows(path: Path, *, sheet: str | None = None, declared_type: str | None = None) -> list[dict[str, Any]]:
+    """The file's rows as dicts (header -> value), after ``inspect_file`` accepted it."""
+    path = Path(path)
+    if inspect_file(path, declared_type=declared_type) == "xlsx":
         return list(_read_xlsx(path, sheet))
-    if suffix in {".csv", ".txt", ".tsv"}:
-        return list(_read_csv(path))
-    raise FileImportError(f"Unsupported file type '{suffix}': use .csv or .xlsx.")
+    return list(_read_csv(path))
 
 
 def _cell(value: Any) -> Any:
