@@ -18,6 +18,7 @@ from django.db.models import Count, Max, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mdm.filters import MAX_DB_INTEGER, UTCIsoDateTimeFilter
 from mdm.payload_secrets import masked, secret_paths
 from mdm.redaction import redact
 from sync.models import Delivery, KeyMap, OutboxEvent, SyncRun, Target
@@ -166,15 +167,17 @@ def delivery_counts(target: Target) -> list[dict]:
 class DeliveryFilterSet(django_filters.FilterSet):
     """The deliveries list's filters: the UI's form and the API's query parameters are this one FilterSet."""
 
-    target = django_filters.NumberFilter(field_name="target_id", label="Target id")
+    target = django_filters.NumberFilter(
+        field_name="target_id", label="Target id", min_value=0, max_value=MAX_DB_INTEGER
+    )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, help_text="Repeat for several statuses.")
     entity_type = django_filters.CharFilter(help_text="supplier, item, unit, contract, contract_price.")
-    object_id = django_filters.NumberFilter(help_text="The golden record's id.")
+    object_id = django_filters.NumberFilter(help_text="The golden record's id.", min_value=0, max_value=MAX_DB_INTEGER)
     correlation_id = django_filters.CharFilter(help_text="All deliveries caused by one change (one request).")
-    created_since = django_filters.IsoDateTimeFilter(
+    created_since = UTCIsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", help_text="Queued at or after (ISO 8601)."
     )
-    created_until = django_filters.IsoDateTimeFilter(
+    created_until = UTCIsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", help_text="Queued before (ISO 8601)."
     )
     error = django_filters.CharFilter(

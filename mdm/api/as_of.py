@@ -19,6 +19,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import SearchFilter
 
 from mdm import access, registry
+from mdm.filters import MAX_DB_INTEGER
 
 AS_OF_PARAMETER = OpenApiParameter(
     "as_of",
@@ -148,10 +149,6 @@ def _is_historical(model) -> bool:
     return hasattr(model, "instance_type")  # simple-history's historical models point at their live model
 
 
-# The largest id or whole number any supported database stores (a signed 64-bit integer).
-MAX_DB_INTEGER = 2**63 - 1
-
-
 class AsOfFilterBackend(DjangoFilterBackend):
     """django-filter for live and ``as_of`` querysets.
 
@@ -172,6 +169,7 @@ class AsOfFilterBackend(DjangoFilterBackend):
             # The form's own rendering of its messages: django-filter's ``translate_validation`` formats every
             # message with ``%``, and one quoting the caller's value ("GTIN '10%&' ...") would crash it (a 500).
             raise ValidationError({name: list(messages) for name, messages in filterset.errors.items()})
+        _in_utc(filterset.form.cleaned_data)
         return filterset.qs
 
     def get_filterset_class(self, view, queryset=None):
@@ -197,6 +195,16 @@ class AsOfFilterBackend(DjangoFilterBackend):
             fields = []
 
         return type(f"Historical{filterset_class.__name__}", (django_filters.FilterSet,), {"Meta": Meta, **usable})
+
+
+def _in_utc(cleaned_data: dict) -> None:
+    """Date-times of any filter in UTC: PostgreSQL refuses offsets beyond ±15:59, which Python accepts (±23:59)."""
+    for name, value in cleaned_data.items():
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            try:
+                cleaned_data[name] = value.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValidationError({name: [f"'{value.isoformat()}' is out of the supported range."]}) from None
 
 
 def _refuse_huge_numbers(request, filterset_class) -> None:

@@ -14,7 +14,7 @@ class SourceSystemSerializer(serializers.ModelSerializer):
 
 
 class CrosswalkSerializer(serializers.ModelSerializer):
-    linked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    linked_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Crosswalk
@@ -75,7 +75,7 @@ class QuarantinedRecordSerializer(MaskedPayloadMixin, serializers.ModelSerialize
 
 class IngestBatchSerializer(serializers.ModelSerializer):
     system = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = IngestBatch

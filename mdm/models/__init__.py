@@ -10,8 +10,8 @@ from .changes import (
 )
 from .golden import GoldenChild, GoldenQuerySet, GoldenRecord, GoldenRecordDeleteError, StaleVersionError
 from .matching import MatchCandidate, MatchDecision, MatchKey, MatchModel, MatchRun
-from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
 from .security import AccessLimit, ApiToken, AuditEvent
+from .sources import Crosswalk, ImmutableRowError, IngestBatch, QuarantinedRecord, SourceRecord, SourceSystem
 from .tasks import StewardTask
 
 __all__ = [

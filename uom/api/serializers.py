@@ -4,7 +4,7 @@ from uom.models import Unit, UnitAlias
 
 
 class UnitAliasSerializer(serializers.ModelSerializer):
-    system = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    system = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
 
     class Meta:
         model = UnitAlias
